@@ -1,0 +1,3 @@
+from pesiar.cli import main
+
+main()

@@ -1,0 +1,32 @@
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from pesiar.regions.models import Region
+
+
+def ancestors(region: Region) -> list[Region]:
+    codes = []
+    code = region.code
+    while "." in code:
+        code = code.rsplit(".", 1)[0]
+        codes.append(code)
+    return list(Region.objects.filter(code__in=codes).order_by("level"))
+
+
+@login_required
+def region_list(request: HttpRequest) -> HttpResponse:
+    children = Region.objects.filter(level=1).annotate(n_children=Count("children"))
+    return render(request, "regions/region_list.html", {"region": None, "children": children})
+
+
+@login_required
+def region_detail(request: HttpRequest, code: str) -> HttpResponse:
+    region = get_object_or_404(Region, code=code)
+    children = region.children.annotate(n_children=Count("children"))
+    return render(
+        request,
+        "regions/region_list.html",
+        {"region": region, "ancestors": ancestors(region), "children": children},
+    )
