@@ -1,4 +1,4 @@
-"""The built-in Kemendagri region list shipped as package data (ODbL 1.0, see data/ATTRIBUTION.md)."""
+"""The built-in Kemendagri region list, shipped as package data (ODbL 1.0: data/ATTRIBUTION.md)."""
 
 import csv
 import gzip

@@ -141,7 +141,7 @@ def read_source(source: Path | None) -> Iterator[RegionRow]:
         return
     if source.is_dir():
         found = False
-        for level, stem in LEVEL_FILES.items():
+        for stem in LEVEL_FILES.values():
             for candidate in (source / f"{stem}.csv", source / f"{stem}.csv.gz"):
                 if candidate.exists():
                     found = True
@@ -191,7 +191,8 @@ def load_regions(source: Path | None = None, within: str | None = None) -> LoadR
         {
             row.parent_code
             for row in incoming.values()
-            if row.parent_code and row.parent_code not in incoming
+            if row.parent_code
+            and row.parent_code not in incoming
             and row.parent_code not in existing
         }
     )

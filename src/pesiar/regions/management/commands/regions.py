@@ -42,6 +42,6 @@ class Command(BaseCommand):
         if report.changed:
             self.stdout.write(self.style.SUCCESS(f"Regions loaded in {elapsed:.1f} s."))
         else:
-            self.stdout.write(f"Nothing changed: the regions were already loaded ({elapsed:.1f} s).")
+            self.stdout.write(f"Nothing changed: the regions were already loaded ({elapsed:.1f} s)")
         if source is None:
             self.stdout.write(ATTRIBUTION)
