@@ -4,7 +4,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,6 @@ from pesiar.demo.generator import calibration as cal
 from pesiar.demo.generator.files import format_dates, write_csv, write_parquet, write_xlsx
 from pesiar.demo.generator.noise import name_variant, nik_typo
 from pesiar.demo.generator.people import (
-    ROLE_HEAD,
     ROLE_NAMES,
     ROLE_SPOUSE,
     build_households,
@@ -59,9 +58,35 @@ TRUTH_FILES = {
 
 GOVERNMENT_OFFICES = ("DINAS PENDIDIKAN", "DINAS KESEHATAN", "SEKRETARIAT DAERAH", "RSUD")
 COMPANY_WORDS = np.array(
-    "SAWIT JAYA ABADI MAKMUR SENTOSA KARYA MANDIRI BERSAMA SEJAHTERA AGRO BATANG TIRTA BUMI "
-    "LESTARI PRIMA NUSANTARA SUMBER REJEKI MITRA ANUGERAH PERKASA INTI UTAMA MERANGIN SEMBILAN "
-    "KENCANA GEMILANG".split()
+    [
+        "SAWIT",
+        "JAYA",
+        "ABADI",
+        "MAKMUR",
+        "SENTOSA",
+        "KARYA",
+        "MANDIRI",
+        "BERSAMA",
+        "SEJAHTERA",
+        "AGRO",
+        "BATANG",
+        "TIRTA",
+        "BUMI",
+        "LESTARI",
+        "PRIMA",
+        "NUSANTARA",
+        "SUMBER",
+        "REJEKI",
+        "MITRA",
+        "ANUGERAH",
+        "PERKASA",
+        "INTI",
+        "UTAMA",
+        "MERANGIN",
+        "SEMBILAN",
+        "KENCANA",
+        "GEMILANG",
+    ]
 )
 
 
@@ -160,7 +185,7 @@ def plan_populations(rng: np.random.Generator, villages: Villages, population: i
         i = int(np.flatnonzero(villages.code == v.code)[0])
         fixed[i] = cal.exact_population(
             max(round(v.population * scale), cal.MIN_VILLAGE_POPULATION),
-            (v.active_pct, v.registered_pct),
+            (v.active_pct,),
         )
     for r in range(len(cal.REGENCIES)):
         idx = np.flatnonzero(villages.regency == r)
