@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from pesiar.demo import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Set up and serve the demo: database, regions, the Jambi scenario, the pipeline "
+        "steps and the demo accounts; then serve the site on 127.0.0.1."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--population", type=int, default=services.DEMO_POPULATION)
+        parser.add_argument("--seed", type=int, default=services.DEMO_SEED)
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="Set everything up, then stop.")
+
+    def handle(self, *args, population: int, seed: int, port: int, no_serve: bool, **options):
+        say = self.stdout.write
+        say("Preparing the database ...")
+        call_command("migrate", interactive=False, verbosity=0)
+        say("Loading the Kemendagri region list ...")
+        report = services.ensure_regions()
+        say("  " + ("; ".join(report.lines()) if report.changed else "already loaded"))
+        say(f"Scenario: province Jambi, {population:,} residents, seed {seed} ...")
+        scenario, made = services.ensure_scenario(population, seed)
+        say(f"  {'generated' if made else 'reused'}: {scenario.out_dir}")
+        services.run_pipeline(scenario, lambda message: say(f"  {message}"))
+        accounts = services.ensure_accounts()
+        url = f"http://127.0.0.1:{port}/"
+        say("")
+        say(self.style.SUCCESS(f"Pesiar demo: {url}"))
+        say("Logins (password for all: " + services.DEMO_PASSWORD + "):")
+        for account in accounts:
+            say(f"  {account.username:<10} {account.description}")
+        say(f"Data folder: {settings.DATA_DIR}")
+        if no_serve:
+            return
+        (settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+        say("Press Ctrl+C to stop.")
+        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
