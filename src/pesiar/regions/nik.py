@@ -164,6 +164,13 @@ def normalise(text: object) -> str | None:
     return _clean(text)[1]
 
 
+def classify(text: object) -> tuple[str | None, str | None]:
+    """(digit string, None) for a value that reads as digits, else (None, reason) with reason
+    one of BLANK, SCIENTIFIC, CHARACTERS; length is not checked here."""
+    _raw, digits, reason = _clean(text)
+    return digits, reason
+
+
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 

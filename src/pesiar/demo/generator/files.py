@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 FIXED_TIME = datetime(2024, 6, 1)
+# openpyxl stamps the save time into docProps/core.xml, whatever the properties say.
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def replace_atomically(path: Path, data_writer) -> None:
@@ -56,7 +59,11 @@ def _fixed_zip_times(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            dst.writestr(fixed, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+                data = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
+            dst.writestr(fixed, data)
     return out.getvalue()
 
 

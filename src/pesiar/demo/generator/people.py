@@ -147,8 +147,9 @@ def build_households(
     female[is_spouse] = ~head_female[hh[is_spouse]]
     is_child = role == ROLE_CHILD
     # Children: born when the mother was 17-42, still at home (younger than 30).
-    span = np.clip(mother_age[hh[is_child]] - 17, 0.2, 28)
-    age[is_child] = rng.random(is_child.sum()) * span
+    oldest = np.clip(mother_age[hh[is_child]] - 17, 0.2, 28)
+    youngest = np.clip(mother_age[hh[is_child]] - 42, 0, oldest)
+    age[is_child] = youngest + rng.random(is_child.sum()) * (oldest - youngest)
     female[is_child] = rng.random(is_child.sum()) < 0.49
     is_parent = role == ROLE_PARENT
     age[is_parent] = np.clip(

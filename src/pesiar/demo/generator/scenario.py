@@ -774,7 +774,11 @@ def membership_register(
     same_district = [np.flatnonzero(villages.district == d) for d in range(len(district6))]
     for i in np.flatnonzero(moved):
         options = same_district[villages.district[village[i]]]
-        village[i] = options[rng.integers(0, len(options))]
+        options = options[options != village[i]]
+        if len(options):
+            village[i] = options[rng.integers(0, len(options))]
+        else:
+            moved[i] = False
     faskes = np.array(
         [
             f"{district6[villages.district[v]] % 10000:04d}{k:04d}"
