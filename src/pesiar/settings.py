@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "pesiar.regions",
+    "pesiar.registers",
     "pesiar.demo",
 ]
 

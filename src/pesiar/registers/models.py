@@ -1,0 +1,89 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pesiar.registers.schema import Kind
+
+
+class SnapshotQuerySet(models.QuerySet):
+    def current(self) -> "SnapshotQuerySet":
+        """Snapshots not replaced by a later import of the same kind and date."""
+        return self.filter(superseded_at__isnull=True)
+
+    def latest_for(self, kind: str, as_of) -> "Snapshot | None":
+        """The current snapshot of `kind` on `as_of`, or the latest one before it."""
+        return self.current().filter(kind=kind, as_of__lte=as_of).order_by("-as_of", "-id").first()
+
+
+class Snapshot(models.Model):
+    """One imported register extract: immutable Parquet of accepted rows plus rejects.
+
+    A row exists only once its files are in place: the files are moved into their final
+    folder inside the transaction that creates the row, so a reader that goes through this
+    table never sees a partial snapshot.
+    """
+
+    kind = models.CharField(_("register"), max_length=20, choices=[(k, k) for k in Kind])
+    as_of = models.DateField(_("as of"))
+    source_name = models.CharField(_("source file"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField(default=0)
+    rows_read = models.BigIntegerField(default=0)
+    accepted = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    warned = models.BigIntegerField(_("accepted with warnings"), default=0)
+    folder = models.CharField(max_length=255, help_text="relative to PESIAR_DATA_DIR")
+    summary = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = SnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-as_of", "kind", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "as_of"],
+                condition=models.Q(superseded_at__isnull=True),
+                name="one_current_snapshot_per_kind_and_date",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.as_of} #{self.pk}"
+
+    @property
+    def path(self) -> Path:
+        return Path(settings.DATA_DIR) / self.folder
+
+    @property
+    def data_file(self) -> Path:
+        return self.path / "accepted.parquet"
+
+    @property
+    def rejects_file(self) -> Path:
+        return self.path / "rejects.csv"
+
+
+class Finding(models.Model):
+    """Data-quality count per snapshot, village and reason code (accepted and rejected rows)."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="findings")
+    village_code = models.CharField(max_length=13, blank=True, db_index=True)
+    code = models.CharField(max_length=40)
+    severity = models.CharField(max_length=10)
+    rows = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "village_code"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.village_code or '-'}: {self.rows}"

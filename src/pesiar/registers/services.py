@@ -1,0 +1,555 @@
+"""Importing a register extract as an immutable snapshot.
+
+Steps: read the source (format, encoding, delimiter, header mapping) -> load it into a
+file-backed DuckDB work database (bounded memory, spills to disk) -> validate every row in
+SQL -> write accepted rows to Parquet and rejects to CSV in a staging folder -> in one
+database transaction, record the snapshot and move its folder into place.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pesiar.regions.models import Level, Region
+from pesiar.registers import validate
+from pesiar.registers.models import Finding, Snapshot
+from pesiar.registers.schema import REGISTERS, Kind, Type
+from pesiar.registers.sources import (
+    Mapping,
+    Source,
+    SourceError,
+    map_columns,
+    open_source,
+    read_user_mapping,
+)
+
+Progress = Callable[[str, float | None], None]
+READER_ERRORS = {
+    "TOO MANY COLUMNS": "ROW_TOO_MANY_COLUMNS",
+    "MISSING COLUMNS": "ROW_MISSING_COLUMNS",
+    "UNQUOTED VALUE": "ROW_UNQUOTED_VALUE",
+    "LINE SIZE OVER MAXIMUM": "ROW_TOO_LONG",
+    "INVALID UNICODE": "ROW_INVALID_UNICODE",
+    "INVALID ENCODING": "ROW_INVALID_UNICODE",
+}
+
+
+class RegisterImportError(ValueError):
+    """An import that cannot go ahead; nothing was written."""
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    as_of: str
+    source: str
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    snapshot_id: int | None = None
+    duplicate_of: int | None = None
+    replaced: int | None = None
+    reasons: dict[str, dict] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    format: str = ""
+    encoding: str = ""
+    delimiter: str = ""
+    rejects_file: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def registers_root() -> Path:
+    return Path(settings.DATA_DIR) / "registers"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _owner_alive(folder: Path) -> bool:
+    try:
+        host, pid = (folder / "owner").read_text().split()
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname():
+        return True  # another machine's work: not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cleanup_orphans() -> list[Path]:
+    """Remove staging folders and unrecorded snapshot folders left by an import that died.
+
+    Readers only ever open folders recorded in the Snapshot table, so these were never
+    visible; this reclaims their space. Folders of an import still running are kept.
+    """
+    root = registers_root()
+    removed: list[Path] = []
+    staging = root / ".staging"
+    if staging.exists():
+        for folder in staging.iterdir():
+            if not _owner_alive(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    recorded = set(Snapshot.objects.values_list("folder", flat=True))
+    for kind in Kind:
+        for folder in (root / kind).glob("*/*"):
+            relative = str(folder.relative_to(settings.DATA_DIR))
+            if relative not in recorded and not _owner_alive(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    return removed
+
+
+def execute(
+    con: duckdb.DuckDBPyConnection, sql: str, label: str, progress: Progress | None
+) -> None:
+    """Run one statement, reporting DuckDB's own progress estimate while it runs."""
+    if progress is None:
+        con.execute(sql)
+        return
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            con.execute(sql)
+        except BaseException as exc:  # re-raised in the caller's thread
+            error.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+        fraction = con.query_progress()
+        progress(label, fraction / 100 if fraction and fraction >= 0 else None)
+    if error:
+        raise error[0]
+    progress(label, 1.0)
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def load_raw(con: duckdb.DuckDBPyConnection, source: Source, progress: Progress | None) -> int:
+    """Table `raw` (line, c0..cN as text); returns the number of rows the reader refused
+    (those are in table `reader_rejects`)."""
+    names = [f"c{i}" for i in range(len(source.header))]
+    if source.format == "parquet":
+        cols = ", ".join(
+            f"CAST({ident(h)} AS VARCHAR) AS {n}" for h, n in zip(source.header, names, strict=True)
+        )
+        execute(
+            con,
+            f"CREATE TABLE raw AS SELECT file_row_number + 1 AS line, {cols} "
+            f"FROM read_parquet({_sql_path(source.path)}, file_row_number = true)",
+            "read",
+            progress,
+        )
+        con.execute(
+            "CREATE TABLE reader_rejects (line BIGINT, code VARCHAR, message VARCHAR, text VARCHAR)"
+        )
+        return 0
+    all_names = (["__line"] if source.has_line_column else []) + names
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in all_names) + "}"
+    delim = source.delimiter.replace("'", "''")
+    execute(
+        con,
+        f"""
+        CREATE TABLE read AS
+        SELECT row_number() OVER () AS k, *
+        FROM read_csv({_sql_path(source.path)}, delim = '{delim}', quote = '"', escape = '"',
+                      header = true, auto_detect = false, columns = {columns},
+                      store_rejects = true, strict_mode = true, null_padding = false,
+                      max_line_size = 1048576)
+        """,
+        "read",
+        progress,
+    )
+    con.execute(
+        """
+        CREATE TABLE reader_rejects AS
+        SELECT line, first(error_type) AS error_type, first(error_message) AS message,
+               first(csv_line) AS text
+        FROM reject_errors GROUP BY line
+        """
+    )
+    if source.has_line_column:
+        con.execute(
+            f"CREATE TABLE raw AS SELECT CAST(__line AS BIGINT) AS line, {', '.join(names)} "
+            "FROM read"
+        )
+    else:
+        # Records are numbered as the reader numbers rejected ones: header = line 1. The k-th
+        # accepted record follows every rejected record i (1-based, at line r_i) for which
+        # r_i - i - 1 < k.
+        con.execute(
+            f"""
+            CREATE TABLE raw AS
+            WITH rej AS (
+                SELECT line - row_number() OVER (ORDER BY line) - 1 AS g,
+                       row_number() OVER (ORDER BY line) AS i
+                FROM reader_rejects
+            ), steps AS (SELECT g, max(i) AS before FROM rej GROUP BY g)
+            SELECT read.k + 1 + coalesce(steps.before, 0) AS line, {", ".join(names)}
+            FROM read ASOF LEFT JOIN steps ON read.k > steps.g
+            """
+        )
+    con.execute("DROP TABLE read")
+    con.execute(
+        "ALTER TABLE reader_rejects ADD COLUMN code VARCHAR; "
+        + "UPDATE reader_rejects SET code = CASE error_type "
+        + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in READER_ERRORS.items())
+        + " ELSE 'ROW_MALFORMED' END"
+    )
+    return con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
+
+
+def source_expressions(
+    kind: Kind, mapping: Mapping, header: list[str]
+) -> dict[str, tuple[str, str]]:
+    """Canonical column -> (SQL over `raw`, header text for messages)."""
+    out = {name: (f"c{i}", header[i]) for name, i in mapping.columns.items()}
+    for name, parts in mapping.village_parts.items():
+        cols = [f"trim(c{i})" for i in parts]
+        widths = (2, 2, 2, 4)
+        ok = " AND ".join(
+            f"regexp_full_match({c}, '[0-9]{{1,{w}}}')" for c, w in zip(cols, widths, strict=True)
+        )
+        padded = " || '.' || ".join(
+            f"lpad({c}, {w}, '0')" for c, w in zip(cols, widths, strict=True)
+        )
+        out[name] = (
+            f"CASE WHEN {ok} THEN {padded} "
+            f"ELSE nullif(concat_ws('.', {', '.join(cols)}), '...') END",
+            "+".join(header[i] for i in parts),
+        )
+    return out
+
+
+def final_sql(kind: Kind, raw_columns: list[str]) -> str:
+    """Add exact-duplicate rows (rejected) and shared keys (a warning) to `checked`."""
+    register = REGISTERS[kind]
+    partition = ", ".join(raw_columns)
+    kept = "dup_rank = 1 AND len(list_filter(problems, lambda p: p.severity = 'error')) = 0"
+    windows = []
+    extra = [
+        "CASE WHEN dup_rank > 1 THEN {'code': 'DUPLICATE_ROW', 'column': NULL, "
+        "'severity': 'error', 'message': 'exact duplicate of line ' || dup_first || "
+        "'; kept once'} END"
+    ]
+    for k in register.shared_keys:
+        code = {"noka": "NOKA_SHARED", "child_nik": "CHILD_NIK_SHARED"}.get(k, "NIK_SHARED")
+        windows += [
+            f"count(*) FILTER (WHERE {kept}) OVER (PARTITION BY {k}) AS shared_{k}",
+            f"min(line) FILTER (WHERE {kept}) OVER (PARTITION BY {k}) AS shared_first_{k}",
+            f"max(line) FILTER (WHERE {kept}) OVER (PARTITION BY {k}) AS shared_last_{k}",
+        ]
+        extra.append(
+            f"CASE WHEN {k} IS NOT NULL AND {kept} AND shared_{k} > 1 "
+            f"THEN {{'code': '{code}', 'column': '{k}', 'severity': 'warning', 'message': "
+            f"'{k} ' || {k} || ' is on ' || shared_{k} || ' rows with different values (lines ' "
+            f"|| shared_first_{k} || ' and ' || shared_last_{k} || ')'}} END"
+        )
+    problems = f"list_concat(problems, list_filter([{', '.join(extra)}], lambda p: p IS NOT NULL))"
+    ranked = f"""
+        SELECT *,
+               row_number() OVER (PARTITION BY {partition} ORDER BY line) AS dup_rank,
+               min(line) OVER (PARTITION BY {partition}) AS dup_first
+        FROM checked
+    """
+    if windows:
+        ranked = f"SELECT *, {', '.join(windows)} FROM ({ranked})"
+    return f"SELECT * EXCLUDE (problems), {problems} AS problems FROM ({ranked})"
+
+
+def import_register(
+    kind: str,
+    path: Path,
+    as_of: date,
+    *,
+    mapping_file: Path | None = None,
+    replace: bool = False,
+    user=None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import one register file as the snapshot of `kind` on `as_of`."""
+    started = time.perf_counter()
+    try:
+        kind = Kind(kind)
+    except ValueError as exc:
+        raise RegisterImportError(
+            f"unknown register {kind!r}; one of: {', '.join(k.value for k in Kind)}"
+        ) from exc
+    path = Path(path)
+    result = ImportResult(kind=kind.value, as_of=as_of.isoformat(), source=path.name)
+    if not path.is_file():
+        raise RegisterImportError(f"{path}: no such file")
+    say = progress or (lambda _label, _fraction: None)
+    say("checksum", None)
+    sha = file_sha256(path)
+    same = Snapshot.objects.current().filter(kind=kind, sha256=sha).first()
+    if same is not None:
+        result.duplicate_of = same.pk
+        result.rows_read, result.accepted = same.rows_read, same.accepted
+        result.rejected, result.warnings = same.rejected, same.warned
+        result.seconds = time.perf_counter() - started
+        return result
+    existing = Snapshot.objects.current().filter(kind=kind, as_of=as_of).first()
+    if existing is not None and not replace:
+        raise RegisterImportError(
+            f"a {kind} snapshot for {as_of} already exists (#{existing.pk}, from "
+            f"{existing.source_name}, imported {existing.created_at:%Y-%m-%d %H:%M}); "
+            "use --replace to replace it with this file"
+        )
+
+    cleanup_orphans()
+    root = registers_root()
+    token = uuid.uuid4().hex
+    staging = root / ".staging" / token
+    out = staging / "out"
+    out.mkdir(parents=True)
+    owner = f"{socket.gethostname()} {os.getpid()}\n"
+    (staging / "owner").write_text(owner)
+    (out / "owner").write_text(owner)
+    final = root / kind / as_of.isoformat() / token
+    try:
+        try:
+            source = open_source(path, staging)
+            user_mapping = (
+                read_user_mapping(mapping_file, REGISTERS[kind]) if mapping_file else None
+            )
+            mapping = map_columns(kind, source.header, path, user_mapping)
+        except SourceError as exc:
+            raise RegisterImportError(str(exc)) from exc
+        result.format, result.encoding = source.format, source.encoding
+        result.delimiter = source.delimiter if source.format == "csv" else ""
+        result.columns = mapping.describe(source.header)
+        result.ignored_columns = mapping.ignored
+        counts, reasons, findings = validate_to_parquet(
+            kind, as_of, source, mapping, staging, out, progress
+        )
+        result.rows_read, result.accepted, result.rejected, result.warnings = counts
+        result.reasons = reasons
+        if result.rows_read != result.accepted + result.rejected:
+            raise AssertionError(f"rows_read {counts[0]} != accepted + rejected for {path}")
+        say("commit", None)
+        (out / "owner").unlink()
+        with transaction.atomic():
+            snapshot = Snapshot.objects.create(
+                kind=kind,
+                as_of=as_of,
+                source_name=path.name[:255],
+                sha256=sha,
+                size_bytes=path.stat().st_size,
+                rows_read=result.rows_read,
+                accepted=result.accepted,
+                rejected=result.rejected,
+                warned=result.warnings,
+                folder=str(final.relative_to(settings.DATA_DIR)),
+                summary={
+                    "reasons": reasons,
+                    "columns": result.columns,
+                    "ignored_columns": result.ignored_columns,
+                    "format": result.format,
+                    "encoding": result.encoding,
+                    "delimiter": result.delimiter,
+                },
+                created_by=user if getattr(user, "pk", None) else None,
+            )
+            if existing is not None:
+                Snapshot.objects.filter(pk=existing.pk).update(
+                    superseded_at=timezone.now(), superseded_by=snapshot
+                )
+                result.replaced = existing.pk
+            Finding.objects.bulk_create(
+                [
+                    Finding(snapshot=snapshot, village_code=v or "", code=c, severity=s, rows=n)
+                    for v, c, s, n in findings
+                ],
+                batch_size=2000,
+            )
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(out, final)  # the snapshot becomes visible only with this commit
+            transaction.on_commit(lambda: None)
+    except BaseException:
+        if (
+            final.exists()
+            and not Snapshot.objects.filter(
+                folder=str(final.relative_to(settings.DATA_DIR))
+            ).exists()
+        ):
+            shutil.rmtree(final, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    result.snapshot_id = snapshot.pk
+    result.rejects_file = str(snapshot.rejects_file) if result.rejected else None
+    result.seconds = time.perf_counter() - started
+    Snapshot.objects.filter(pk=snapshot.pk).update(
+        summary={**snapshot.summary, "seconds": round(result.seconds, 2)}
+    )
+    return result
+
+
+def validate_to_parquet(
+    kind: Kind,
+    as_of: date,
+    source: Source,
+    mapping: Mapping,
+    staging: Path,
+    out: Path,
+    progress: Progress | None,
+) -> tuple[tuple[int, int, int, int], dict, list[tuple]]:
+    """Validate every row; write accepted.parquet and rejects.csv into `out`.
+
+    Returns (rows_read, accepted, rejected, warned), reasons {code: {severity, rows}}
+    and findings [(village_code, code, severity, rows)].
+    """
+    register = REGISTERS[kind]
+    (staging / "tmp").mkdir(exist_ok=True)
+    con = duckdb.connect(str(staging / "work.duckdb"))
+    try:
+        con.execute(f"SET memory_limit = '{os.environ.get('PESIAR_DUCKDB_MEMORY', '3GB')}'")
+        con.execute(f"SET temp_directory = {_sql_path(staging / 'tmp')}")
+        con.execute("SET preserve_insertion_order = true")
+        villages = list(Region.objects.filter(level=Level.VILLAGE).values_list("code", flat=True))
+        validate.prepare(con, villages)
+        load_raw(con, source, progress)
+        raw_columns = [f"c{i}" for i in range(len(source.header))]
+        sources = source_expressions(kind, mapping, source.header)
+        execute(
+            con,
+            "CREATE TABLE checked AS " + validate.checked_sql(kind, sources, raw_columns, as_of),
+            "validate",
+            progress,
+        )
+        execute(
+            con, "CREATE TABLE final AS " + final_sql(kind, raw_columns), "duplicates", progress
+        )
+        con.execute(
+            "ALTER TABLE final ADD COLUMN has_error BOOLEAN; "
+            "UPDATE final SET has_error = "
+            "len(list_filter(problems, lambda p: p.severity = 'error')) > 0"
+        )
+        canonical = ", ".join(c.name for c in register.columns)
+        execute(
+            con,
+            f"""
+            COPY (
+                SELECT line, {canonical},
+                       list_transform(list_filter(problems, lambda p: p.severity = 'warning'),
+                                      lambda p: p.code) AS warnings
+                FROM final WHERE NOT has_error ORDER BY line
+            ) TO {_sql_path(out / "accepted.parquet")} (FORMAT parquet, COMPRESSION zstd)
+            """,
+            "write",
+            progress,
+        )
+        originals = ", ".join(
+            f"{c} AS {ident(_reject_column_name(h))}"
+            for c, h in zip(raw_columns, source.header, strict=True)
+        )
+        nulls = ", ".join(f"NULL AS {ident(_reject_column_name(h))}" for h in source.header)
+        con.execute(
+            f"""
+            COPY (
+                SELECT * FROM (
+                    SELECT line, first_error.code AS reason, first_error."column" AS "column",
+                           first_error.message AS message,
+                           array_to_string(list_transform(errors, lambda p: p.code), '|')
+                             AS reasons,
+                           NULL AS original_line, {originals}
+                    FROM (
+                        SELECT *, errors[1] AS first_error FROM (
+                            SELECT *, list_filter(problems, lambda p: p.severity = 'error')
+                                        AS errors
+                            FROM final WHERE has_error
+                        )
+                    )
+                    UNION ALL
+                    SELECT line, code, NULL, message, code, text, {nulls} FROM reader_rejects
+                ) ORDER BY line
+            ) TO {_sql_path(out / "rejects.csv")} (HEADER, DELIMITER ',')
+            """
+        )
+        total, accepted, rejected, warned = con.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE NOT has_error),
+                   count(*) FILTER (WHERE has_error),
+                   count(*) FILTER (WHERE NOT has_error AND len(problems) > 0)
+            FROM final
+            """
+        ).fetchone()
+        reader_rejected = con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
+        village = (
+            "village_code" if any(c.type == Type.VILLAGE for c in register.columns) else "NULL"
+        )
+        rows = con.execute(
+            f"""
+            SELECT {village} AS village, p.code, p.severity, count(DISTINCT line)
+            FROM (SELECT line, {village if village != "NULL" else "NULL AS village_code"},
+                         unnest(problems) AS p FROM final)
+            GROUP BY ALL
+            UNION ALL
+            SELECT NULL, code, 'error', count(*) FROM reader_rejects GROUP BY code
+            ORDER BY 1 NULLS FIRST, 2
+            """
+        ).fetchall()
+        written = con.execute(
+            f"SELECT count(*) FROM read_parquet({_sql_path(out / 'accepted.parquet')})"
+        ).fetchone()[0]
+        if written != accepted:
+            raise AssertionError(f"wrote {written} rows, expected {accepted}")
+    finally:
+        con.close()
+    reasons: dict[str, dict] = {}
+    for _village, code, severity, n in rows:
+        entry = reasons.setdefault(code, {"severity": severity, "rows": 0})
+        entry["rows"] += n
+    return (
+        (total + reader_rejected, accepted, rejected + reader_rejected, warned),
+        dict(sorted(reasons.items())),
+        [(v, c, s, n) for v, c, s, n in rows],
+    )
+
+
+def _reject_column_name(header: str) -> str:
+    reserved = {"line", "reason", "column", "message", "reasons", "original_line"}
+    return f"{header} (source)" if header.strip().lower() in reserved else header
+
+
+def result_json(result: ImportResult) -> str:
+    return json.dumps(result.as_dict(), ensure_ascii=False, sort_keys=False)

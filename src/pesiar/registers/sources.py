@@ -1,0 +1,337 @@
+"""Reading what users bring: format, encoding and delimiter detection, the header, and the
+mapping of source columns onto a register's canonical columns."""
+
+import codecs
+import csv
+import datetime as dt
+import io
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pesiar.registers.schema import REGISTERS, VILLAGE_PARTS, Kind, Register, header_key
+
+DELIMITERS = (",", ";", "\t")
+CHUNK = 1 << 24
+
+
+class SourceError(ValueError):
+    """A file that cannot be imported; the message names the file, and line and column
+    where there is one, and says what to do."""
+
+
+@dataclass
+class Source:
+    """A file made ready for DuckDB: a UTF-8 CSV (with a `__line` column when converted
+    from XLSX) or a Parquet file, and its header as the user wrote it."""
+
+    original: Path
+    path: Path
+    format: str  # csv | xlsx | parquet
+    header: list[str]
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    has_line_column: bool = False
+
+
+@dataclass
+class Mapping:
+    """Canonical column -> index into the source header (village parts: four indexes)."""
+
+    columns: dict[str, int] = field(default_factory=dict)
+    village_parts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+    def describe(self, header: list[str]) -> dict[str, str]:
+        out = {name: header[i] for name, i in self.columns.items()}
+        for name, parts in self.village_parts.items():
+            out[name] = "+".join(header[i] for i in parts)
+        return out
+
+
+def detect_format(path: Path) -> str:
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    if path.is_dir():
+        raise SourceError(f"{path}: is a folder, not a file")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path}: the file is empty (0 bytes)")
+    with path.open("rb") as fh:
+        magic = fh.read(8)
+    if magic.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if magic.startswith(b"PAR1"):
+        return "parquet"
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise SourceError(
+            f"{path}: this is an old Excel 97-2003 (.xls) file; open it in Excel or "
+            "LibreOffice and save it as .xlsx or .csv"
+        )
+    return "csv"
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8, utf-8-sig (a byte-order mark) or cp1252, read over the whole file."""
+    with path.open("rb") as fh:
+        encoding = "utf-8-sig" if fh.read(3) == codecs.BOM_UTF8 else "utf-8"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := fh.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return encoding
+
+
+def transcode(path: Path, encoding: str, out: Path) -> None:
+    """Copy `path` to `out` as UTF-8 without a byte-order mark, streaming."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with path.open("rb") as src, out.open("wb") as dst:
+        try:
+            while chunk := src.read(CHUNK):
+                dst.write(decoder.decode(chunk).encode("utf-8"))
+            dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"{path}: bytes that are neither UTF-8 nor Windows-1252 near byte "
+                f"{src.tell() - len(chunk) + exc.start}; save the file as UTF-8"
+            ) from exc
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter among , ; and tab that splits the header into most columns and gives the
+    following lines the same count."""
+    lines = sample.splitlines()[:20]
+    if not lines:
+        return ","
+    best, best_score = ",", (0, 0)
+    for delim in DELIMITERS:
+        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
+        if not rows:
+            continue
+        width = len(rows[0])
+        if width < 2:
+            continue
+        consistent = sum(1 for r in rows[1:] if len(r) == width)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def open_source(path: Path, staging: Path) -> Source:
+    """Detect format, encoding and delimiter; convert what DuckDB cannot read as is."""
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            header = pq.read_schema(path).names
+        except Exception as exc:  # pyarrow raises several types for broken files
+            raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
+        return Source(path, path, "parquet", header)
+    if fmt == "xlsx":
+        return xlsx_to_csv(path, staging / "source.csv")
+
+    encoding = detect_encoding(path)
+    readable = path
+    if encoding != "utf-8":
+        readable = staging / "source.csv"
+        transcode(path, encoding, readable)
+    with readable.open(encoding="utf-8", newline="") as fh:
+        sample = fh.read(1 << 16)
+    if not sample.strip():
+        raise SourceError(f"{path}: the file holds no text (only blanks or line breaks)")
+    delimiter = sniff_delimiter(sample)
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter))
+    check_header(path, header, lambda i: f"column {i + 1}")
+    rest = sample.split("\n", 1)[1] if "\n" in sample else ""
+    if not rest.strip():
+        raise SourceError(
+            f"{path}: line 1 is a header ({', '.join(header)}) but no data rows follow"
+        )
+    return Source(path, readable, "csv", header, delimiter=delimiter, encoding=encoding)
+
+
+def check_header(path: Path, header: list[str], where) -> None:
+    for i, name in enumerate(header):
+        if not name.strip():
+            raise SourceError(
+                f"{path}: line 1, {where(i)}: the header cell is empty. Every column needs a "
+                "name; merged header cells must be unmerged"
+            )
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = header_key(name)
+        if key in seen:
+            raise SourceError(
+                f"{path}: line 1: columns {where(seen[key])} ({header[seen[key]]!r}) and "
+                f"{where(i)} ({name!r}) have the same name"
+            )
+        seen[key] = i
+
+
+def _cell_text(value: object) -> str:
+    """An XLSX cell as text, never repairing a number that lost digits."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def xlsx_to_csv(path: Path, out: Path) -> Source:
+    """The first sheet that has data, as a UTF-8 CSV with the Excel row number in `__line`."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl errors alike
+        raise SourceError(f"{path}: not a readable XLSX workbook ({exc})") from exc
+    try:
+        header: list[str] | None = None
+        data_rows = 0
+        for ws in wb.worksheets:
+            rows = ws.iter_rows(values_only=True)
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                for number, row in enumerate(rows, start=1):
+                    cells = [_cell_text(v) for v in row]
+                    if header is None:
+                        if not any(c.strip() for c in cells):
+                            continue
+                        while cells and not cells[-1].strip():
+                            cells.pop()
+                        header = cells
+                        check_header(
+                            path, header, lambda i, n=number: f"cell {column_letter(i)}{n}"
+                        )
+                        writer.writerow(["__line", *header])
+                        continue
+                    if not any(c.strip() for c in cells):
+                        continue
+                    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                        extra = next(i for i in range(len(header), len(cells)) if cells[i].strip())
+                        raise SourceError(
+                            f"{path}: row {number}, cell {column_letter(extra)}{number}: a value "
+                            f"beyond the {len(header)} named columns"
+                        )
+                    cells = (cells + [""] * len(header))[: len(header)]
+                    writer.writerow([number, *cells])
+                    data_rows += 1
+            if header is not None:
+                break
+    finally:
+        wb.close()
+    if header is None:
+        raise SourceError(f"{path}: the workbook has no data in any sheet")
+    if data_rows == 0:
+        raise SourceError(
+            f"{path}: row 1 is a header ({', '.join(header)}) but no data rows follow"
+        )
+    return Source(path, out, "xlsx", header, has_line_column=True)
+
+
+def read_user_mapping(path: Path, register: Register) -> dict[str, str]:
+    """A TOML or YAML file mapping source column names to canonical names, either at the top
+    level or under a `columns` table: `"NOMOR INDUK" = "nik"`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read the mapping file ({exc})") from exc
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = tomllib.loads(text)
+    except Exception as exc:  # tomllib/yaml parse errors name the line
+        raise SourceError(f"{path}: not a valid mapping file ({exc})") from exc
+    if isinstance(data, dict) and isinstance(data.get("columns"), dict):
+        data = data["columns"]
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise SourceError(f"{path}: expected pairs of source column = canonical column")
+    known = {c.name for c in register.columns} | set(VILLAGE_PARTS)
+    for source, canonical in data.items():
+        if canonical not in known:
+            raise SourceError(
+                f"{path}: {source!r} is mapped to {canonical!r}, which is not a column of the "
+                f"{register.kind} register ({', '.join(sorted(known))})"
+            )
+    return data
+
+
+def map_columns(
+    kind: Kind, header: list[str], file: Path, user_mapping: dict[str, str] | None = None
+) -> Mapping:
+    """Match the header to the register's canonical columns, or fail naming what is missing."""
+    register = REGISTERS[kind]
+    keys = [header_key(h) for h in header]
+    wanted: dict[str, str] = {}  # header key -> canonical
+    for source, canonical in (user_mapping or {}).items():
+        wanted[header_key(source)] = canonical
+    for column in register.columns:
+        for name in (column.name, *column.aliases):
+            wanted.setdefault(header_key(name), column.name)
+    for part in VILLAGE_PARTS:
+        wanted.setdefault(header_key(part), part)
+
+    found: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        canonical = wanted.get(key)
+        if canonical is None:
+            continue
+        if canonical in found:
+            raise SourceError(
+                f"{file}: line 1: columns {header[found[canonical]]!r} and {header[i]!r} "
+                f"both map to {canonical}; keep one or give a mapping file"
+            )
+        found[canonical] = i
+
+    mapping = Mapping()
+    for column in register.columns:
+        if column.name in found:
+            mapping.columns[column.name] = found[column.name]
+        elif column.type == "village" and all(p in found for p in VILLAGE_PARTS):
+            mapping.village_parts[column.name] = tuple(found[p] for p in VILLAGE_PARTS)
+    missing = [
+        c
+        for c in register.columns
+        if c.required and c.name not in mapping.columns and c.name not in mapping.village_parts
+    ]
+    if missing:
+        expected = "; ".join(
+            f"{c.name} (or {', '.join(c.aliases)})" if c.aliases else c.name for c in missing
+        )
+        if any(c.type == "village" for c in missing):
+            expected += "; the village may also come as NO_PROP, NO_KAB, NO_KEC, NO_KEL"
+        hint = ""
+        if len(header) == 1 and any(d in header[0] for d in "|:"):
+            hint = " The file seems to use another delimiter: Pesiar reads , ; or tab."
+        raise SourceError(
+            f"{file}: line 1: missing required column(s) for the {kind} register: {expected}. "
+            f"Columns found: {', '.join(header)}.{hint} A mapping file (--mapping) can name "
+            "other columns."
+        )
+    used = set(mapping.columns.values()) | {i for p in mapping.village_parts.values() for i in p}
+    mapping.ignored = [h for i, h in enumerate(header) if i not in used]
+    return mapping
