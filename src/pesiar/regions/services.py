@@ -17,6 +17,8 @@ from pesiar.regions.models import Level, Region, RegionQuerySet, is_within
 # Digits of each part of a code: PP RR DD VVVV
 PART_DIGITS = (2, 2, 2, 4)
 UNDOTTED_LENGTH = {2: 1, 4: 2, 6: 3, 10: 4}
+# Command-line reports are in English, like the rest of the CLI.
+LEVEL_NAMES = {1: "Province", 2: "Regency/City", 3: "District", 4: "Village"}
 
 
 class RegionFileError(ValueError):
@@ -66,7 +68,7 @@ class LoadReport:
             total = self.created[level] + self.updated[level] + self.unchanged[level]
             if total:
                 out.append(
-                    f"{level.label}: {total} ({self.created[level]} new, "
+                    f"{LEVEL_NAMES[level]}: {total} ({self.created[level]} new, "
                     f"{self.updated[level]} updated, {self.unchanged[level]} unchanged)"
                 )
         return out
