@@ -368,6 +368,8 @@ def import_register(
         say("commit", None)
         (out / "owner").unlink()
         with transaction.atomic():
+            if existing is not None:  # first, so that one current snapshot per date holds
+                Snapshot.objects.filter(pk=existing.pk).update(superseded_at=timezone.now())
             snapshot = Snapshot.objects.create(
                 kind=kind,
                 as_of=as_of,
@@ -390,9 +392,7 @@ def import_register(
                 created_by=user if getattr(user, "pk", None) else None,
             )
             if existing is not None:
-                Snapshot.objects.filter(pk=existing.pk).update(
-                    superseded_at=timezone.now(), superseded_by=snapshot
-                )
+                Snapshot.objects.filter(pk=existing.pk).update(superseded_by=snapshot)
                 result.replaced = existing.pk
             Finding.objects.bulk_create(
                 [
@@ -403,7 +403,6 @@ def import_register(
             )
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(out, final)  # the snapshot becomes visible only with this commit
-            transaction.on_commit(lambda: None)
     except BaseException:
         if (
             final.exists()
