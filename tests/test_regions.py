@@ -143,7 +143,10 @@ def test_command_reports_errors_clearly(tmp_path: Path):
 @pytest.mark.django_db
 def test_region_pages_need_login_and_list_children(client, django_user_model):
     assert client.get("/regions/15/").status_code == 302
-    user = django_user_model.objects.create_user("budi", password="rahasia-panjang-1")
+    user = django_user_model.objects.create_user(
+        "budi", password="rahasia-panjang-1", role="province"
+    )
+    user.scopes.create(region_id="15")
     client.force_login(user)
     page = client.get("/regions/15/")
     assert page.status_code == 200

@@ -5,6 +5,8 @@ PESIAR_DATA_DIR  where register snapshots (Parquet) and generated files live (de
 SECRET_KEY       signing key (default: a random key kept in <var>/secret_key, made on first use)
 DEBUG            1/true for development (default off)
 ALLOWED_HOSTS    comma-separated host names (default localhost,127.0.0.1)
+PESIAR_SESSION_HOURS, PESIAR_SSL_REDIRECT, PESIAR_BEHIND_PROXY, PESIAR_PROXY_COUNT,
+PESIAR_HSTS_SECONDS, PESIAR_SECURE_COOKIES: sessions and HTTPS (see README, Configuration)
 """
 
 import os
@@ -57,6 +59,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
+    "auditlog",
+    "pesiar.accounts",
     "pesiar.regions",
     "pesiar.registers",
     "pesiar.demo",
@@ -70,8 +77,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "pesiar.urls"
@@ -120,6 +129,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Accounts: roles and region scopes (pesiar.accounts). Login throttling with django-axes:
+# after AXES_FAILURE_LIMIT failed logins for one username from one address, that pair is
+# locked out for the cool-off time.
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "pesiar.accounts.backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.5  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PESIAR_PROXY_COUNT") or 0) or None
+SESSION_COOKIE_AGE = int(float(os.environ.get("PESIAR_SESSION_HOURS") or 8) * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
@@ -128,6 +154,7 @@ TIME_ZONE = "Asia/Jakarta"
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -138,6 +165,14 @@ WHITENOISE_USE_FINDERS = True
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("PESIAR_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # HTTPS only. Behind a proxy that ends TLS, set PESIAR_BEHIND_PROXY=1 (it must set
+    # X-Forwarded-Proto); PESIAR_SSL_REDIRECT=0 when the proxy itself redirects to https.
+    SECURE_SSL_REDIRECT = env_bool("PESIAR_SSL_REDIRECT", True)
+    if env_bool("PESIAR_BEHIND_PROXY"):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("PESIAR_HSTS_SECONDS") or 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
 LOGGING = {
     "version": 1,
@@ -145,6 +180,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"pesiar": {"handlers": ["console"], "level": "INFO"}},
 }
+
+# Background work (register imports from the web) runs in a worker process: `pesiar db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 PESIAR = {
     "TARGET_COVERAGE_PCT": 98.0,

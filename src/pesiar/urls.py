@@ -9,5 +9,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("regions/", include("pesiar.regions.urls")),
+    path("registers/", include("pesiar.registers.urls")),
     path("admin/", admin.site.urls),
 ]

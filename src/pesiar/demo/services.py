@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
+from pesiar.accounts.services import ensure_user
 from pesiar.demo.generator import Scenario, generate
 from pesiar.regions.services import LoadReport, load_regions
 
@@ -19,12 +19,39 @@ DEMO_PASSWORD = "pesiar-demo"
 class DemoAccount:
     username: str
     description: str
-    is_superuser: bool = False
+    role: str = "viewer"
+    scopes: tuple[str, ...] = ()
+    office: str = ""
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.role == "admin"
 
 
+# One account per role (pesiar.accounts.models.Role), scoped inside province Jambi.
 DEMO_ACCOUNTS = (
-    DemoAccount("admin", "national administrator", is_superuser=True),
-    DemoAccount("merangin", "regency officer, Kabupaten Merangin"),
+    DemoAccount("admin", "national administrator", role="admin"),
+    DemoAccount("jambi", "province officer, Provinsi Jambi", role="province", scopes=("15",)),
+    DemoAccount(
+        "merangin",
+        "regency officer (Dinkes), Kabupaten Merangin",
+        role="regency",
+        scopes=("15.02",),
+        office="dinkes",
+    ),
+    DemoAccount(
+        "bpjs-bangko",
+        "BPJS branch officer: Merangin, Sarolangun, Kerinci",
+        role="branch",
+        scopes=("15.02", "15.03", "15.01"),
+    ),
+    DemoAccount(
+        "agen-dusunbaru",
+        "village agent: Dusun Baru and Pasar Rantau Panjang (Merangin)",
+        role="agent",
+        scopes=("15.02.05.1002", "15.02.05.1003"),
+    ),
+    DemoAccount("viewer", "viewer, aggregates only, Provinsi Jambi", scopes=("15",)),
 )
 
 
@@ -47,20 +74,37 @@ def ensure_regions() -> LoadReport:
 
 
 def ensure_accounts() -> list[DemoAccount]:
-    """Create (or reset) the demo accounts, all with DEMO_PASSWORD."""
-    user_model = get_user_model()
+    """Create (or reset) the demo accounts with their role and scopes, all with DEMO_PASSWORD."""
     for account in DEMO_ACCOUNTS:
-        user, _created = user_model.objects.get_or_create(username=account.username)
-        user.is_staff = account.is_superuser
-        user.is_superuser = account.is_superuser
-        user.set_password(DEMO_PASSWORD)
-        user.save()
+        ensure_user(
+            account.username,
+            role=account.role,
+            scopes=account.scopes,
+            password=DEMO_PASSWORD,
+            office=account.office,
+        )
     return list(DEMO_ACCOUNTS)
 
 
+def import_registers(scenario: Scenario, progress: Callable[[str], None]) -> None:
+    """Each register file of the scenario becomes the snapshot of its date (a file already
+    imported is recognised by its checksum and skipped)."""
+    from pesiar.registers.services import import_register
+
+    for kind in scenario.files:
+        result = import_register(kind, scenario.path(kind), scenario.as_of, replace=True)
+        if result.duplicate_of:
+            progress(f"{kind}: already imported (snapshot #{result.duplicate_of})")
+        else:
+            progress(
+                f"{kind}: snapshot #{result.snapshot_id}, {result.accepted:,} rows accepted, "
+                f"{result.rejected:,} rejected"
+            )
+
+
 # Pipeline steps run on the demo scenario, in order; each takes the scenario and a progress
-# callback. Import, linkage and sweep add themselves here as they exist.
-PIPELINE: list[Callable[[Scenario, Callable[[str], None]], None]] = []
+# callback. Linkage and sweep join as they exist.
+PIPELINE: list[Callable[[Scenario, Callable[[str], None]], None]] = [import_registers]
 
 
 def run_pipeline(scenario: Scenario, progress: Callable[[str], None]) -> None:

@@ -3,6 +3,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from pesiar.accounts.scoping import visible_regions
 from pesiar.regions.models import Region
 
 
@@ -17,14 +18,16 @@ def ancestors(region: Region) -> list[Region]:
 
 @login_required
 def region_list(request: HttpRequest) -> HttpResponse:
-    children = Region.objects.filter(level=1).annotate(n_children=Count("children"))
+    children = visible_regions(request.user).filter(level=1).annotate(n_children=Count("children"))
     return render(request, "regions/region_list.html", {"region": None, "children": children})
 
 
 @login_required
 def region_detail(request: HttpRequest, code: str) -> HttpResponse:
-    region = get_object_or_404(Region, code=code)
-    children = region.children.annotate(n_children=Count("children"))
+    # Only the user's part of the tree: their scopes, what lies under them, their ancestors.
+    visible = visible_regions(request.user)
+    region = get_object_or_404(visible, code=code)
+    children = visible.filter(parent=region).annotate(n_children=Count("children"))
     return render(
         request,
         "regions/region_list.html",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pesiar.accounts.scoping import ScopedManager
 from pesiar.registers.schema import Kind
 
 
@@ -82,8 +83,53 @@ class Finding(models.Model):
     severity = models.CharField(max_length=10)
     rows = models.BigIntegerField()
 
+    objects = ScopedManager("village_code")
+
     class Meta:
         indexes = [models.Index(fields=["snapshot", "village_code"])]
 
     def __str__(self) -> str:
         return f"{self.code} {self.village_code or '-'}: {self.rows}"
+
+
+class ImportJob(models.Model):
+    """An import started from the web: the uploaded file waits here until the worker has
+    turned it into a snapshot (or said why it could not)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", _("queued")
+        RUNNING = "RUNNING", _("running")
+        DONE = "DONE", _("done")
+        DUPLICATE = "DUPLICATE", _("already imported")
+        FAILED = "FAILED", _("failed")
+
+    kind = models.CharField(_("register"), max_length=20, choices=[(k, k) for k in Kind])
+    as_of = models.DateField(_("as of"))
+    replace = models.BooleanField(_("replace the existing snapshot"), default=False)
+    upload = models.CharField(max_length=255, help_text="relative to PESIAR_DATA_DIR")
+    source_name = models.CharField(_("file"), max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    step = models.CharField(max_length=40, blank=True)
+    progress = models.FloatField(default=0.0)
+    message = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    snapshot = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.as_of} {self.source_name} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.DUPLICATE, self.Status.FAILED)
+
+    @property
+    def upload_path(self) -> Path:
+        return Path(settings.DATA_DIR) / self.upload

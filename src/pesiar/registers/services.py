@@ -27,7 +27,7 @@ from django.utils import timezone
 from pesiar.regions.models import Level, Region
 from pesiar.registers import validate
 from pesiar.registers.models import Finding, Snapshot
-from pesiar.registers.schema import REGISTERS, Kind, Type
+from pesiar.registers.schema import REGISTERS, Kind
 from pesiar.registers.sources import (
     Mapping,
     Source,
@@ -163,78 +163,76 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def load_raw(con: duckdb.DuckDBPyConnection, source: Source, progress: Progress | None) -> int:
-    """Table `raw` (line, c0..cN as text); returns the number of rows the reader refused
-    (those are in table `reader_rejects`)."""
+def read_sql(source: Source) -> str:
+    """A relation with `k` (CSV: record number among the rows the reader accepted; XLSX:
+    the sheet row; Parquet: the row number) and the raw columns c0..cN as text."""
     names = [f"c{i}" for i in range(len(source.header))]
     if source.format == "parquet":
         cols = ", ".join(
             f"CAST({ident(h)} AS VARCHAR) AS {n}" for h, n in zip(source.header, names, strict=True)
         )
-        execute(
-            con,
-            f"CREATE TABLE raw AS SELECT file_row_number + 1 AS line, {cols} "
-            f"FROM read_parquet({_sql_path(source.path)}, file_row_number = true)",
-            "read",
-            progress,
+        return (
+            f"SELECT file_row_number + 1 AS k, {cols} "
+            f"FROM read_parquet({_sql_path(source.path)}, file_row_number = true)"
         )
-        con.execute(
-            "CREATE TABLE reader_rejects (line BIGINT, code VARCHAR, message VARCHAR, text VARCHAR)"
-        )
-        return 0
     all_names = (["__line"] if source.has_line_column else []) + names
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in all_names) + "}"
     delim = source.delimiter.replace("'", "''")
-    execute(
-        con,
-        f"""
-        CREATE TABLE read AS
-        SELECT row_number() OVER () AS k, *
-        FROM read_csv({_sql_path(source.path)}, delim = '{delim}', quote = '"', escape = '"',
-                      header = true, auto_detect = false, columns = {columns},
-                      store_rejects = true, strict_mode = true, null_padding = false,
-                      max_line_size = 1048576)
-        """,
-        "read",
-        progress,
-    )
-    con.execute(
-        """
-        CREATE TABLE reader_rejects AS
-        SELECT line, first(error_type) AS error_type, first(error_message) AS message,
-               first(csv_line) AS text
-        FROM reject_errors GROUP BY line
-        """
+    reader = (
+        f"read_csv({_sql_path(source.path)}, delim = '{delim}', quote = '\"', escape = '\"', "
+        f"header = true, auto_detect = false, columns = {columns}, store_rejects = true, "
+        "strict_mode = true, null_padding = false, max_line_size = 1048576)"
     )
     if source.has_line_column:
-        con.execute(
-            f"CREATE TABLE raw AS SELECT CAST(__line AS BIGINT) AS line, {', '.join(names)} "
-            "FROM read"
-        )
-    else:
-        # Records are numbered as the reader numbers rejected ones: header = line 1. The k-th
-        # accepted record follows every rejected record i (1-based, at line r_i) for which
-        # r_i - i - 1 < k.
+        return f"SELECT CAST(__line AS BIGINT) AS k, {', '.join(names)} FROM {reader}"
+    return f"SELECT row_number() OVER () AS k, {', '.join(names)} FROM {reader}"
+
+
+def collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> int:
+    """Table `reader_rejects` (line, code, message, text) of the rows the CSV reader refused,
+    and table `lined`: `checked` with each row's line number."""
+    if source.format == "csv":
+        cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in READER_ERRORS.items())
         con.execute(
             f"""
-            CREATE TABLE raw AS
-            WITH rej AS (
+            CREATE TEMP TABLE reader_rejects AS
+            SELECT line, CASE first(error_type) {cases} ELSE 'ROW_MALFORMED' END AS code,
+                   first(error_message) AS message, first(csv_line) AS text
+            FROM reject_errors GROUP BY line
+            """
+        )
+    else:
+        con.execute(
+            "CREATE TEMP TABLE reader_rejects "
+            "(line BIGINT, code VARCHAR, message VARCHAR, text VARCHAR)"
+        )
+    rejected = con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
+    if source.format != "csv" or source.has_line_column:
+        con.execute("CREATE TEMP VIEW lined AS SELECT *, k AS line FROM checked")
+    elif rejected == 0:
+        con.execute("CREATE TEMP VIEW lined AS SELECT *, k + 1 AS line FROM checked")
+    else:
+        # Records are numbered as the reader numbers rejected ones (header = line 1). The
+        # k-th accepted record follows every rejected record i (1-based, at line r_i) with
+        # r_i - i - 1 < k.
+        con.execute(
+            """
+            CREATE TEMP TABLE steps AS
+            SELECT g, max(i) AS before FROM (
                 SELECT line - row_number() OVER (ORDER BY line) - 1 AS g,
                        row_number() OVER (ORDER BY line) AS i
                 FROM reader_rejects
-            ), steps AS (SELECT g, max(i) AS before FROM rej GROUP BY g)
-            SELECT read.k + 1 + coalesce(steps.before, 0) AS line, {", ".join(names)}
-            FROM read ASOF LEFT JOIN steps ON read.k > steps.g
+            ) GROUP BY g
             """
         )
-    con.execute("DROP TABLE read")
-    con.execute(
-        "ALTER TABLE reader_rejects ADD COLUMN code VARCHAR; "
-        + "UPDATE reader_rejects SET code = CASE error_type "
-        + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in READER_ERRORS.items())
-        + " ELSE 'ROW_MALFORMED' END"
-    )
-    return con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
+        con.execute(
+            """
+            CREATE TEMP VIEW lined AS
+            SELECT checked.*, checked.k + 1 + coalesce(steps.before, 0) AS line
+            FROM checked ASOF LEFT JOIN steps ON checked.k > steps.g
+            """
+        )
+    return rejected
 
 
 def source_expressions(
@@ -259,40 +257,49 @@ def source_expressions(
     return out
 
 
-def final_sql(kind: Kind, raw_columns: list[str]) -> str:
-    """Add exact-duplicate rows (rejected) and shared keys (a warning) to `checked`."""
-    register = REGISTERS[kind]
-    partition = ", ".join(raw_columns)
-    kept = "dup_rank = 1 AND len(list_filter(problems, lambda p: p.severity = 'error')) = 0"
-    windows = []
-    extra = [
-        "CASE WHEN dup_rank > 1 THEN {'code': 'DUPLICATE_ROW', 'column': NULL, "
-        "'severity': 'error', 'message': 'exact duplicate of line ' || dup_first || "
-        "'; kept once'} END"
-    ]
-    for k in register.shared_keys:
-        code = {"noka": "NOKA_SHARED", "child_nik": "CHILD_NIK_SHARED"}.get(k, "NIK_SHARED")
-        windows += [
-            f"count(*) FILTER (WHERE {kept}) OVER (PARTITION BY {k}) AS shared_{k}",
-            f"min(line) FILTER (WHERE {kept}) OVER (PARTITION BY {k}) AS shared_first_{k}",
-            f"max(line) FILTER (WHERE {kept}) OVER (PARTITION BY {k}) AS shared_last_{k}",
-        ]
-        extra.append(
-            f"CASE WHEN {k} IS NOT NULL AND {kept} AND shared_{k} > 1 "
-            f"THEN {{'code': '{code}', 'column': '{k}', 'severity': 'warning', 'message': "
-            f"'{k} ' || {k} || ' is on ' || shared_{k} || ' rows with different values (lines ' "
-            f"|| shared_first_{k} || ' and ' || shared_last_{k} || ')'}} END"
+def find_duplicates(con: duckdb.DuckDBPyConnection, kind: Kind, raw_columns: list[str]) -> None:
+    """Tables `dup` (exact copies of an earlier row: rejected) and `shared_<key>` (a key on
+    several different accepted rows: a finding), then view `final` with `has_error` and
+    `all_warnings` for every row."""
+    cols = ", ".join(raw_columns)
+    con.execute(
+        f"""
+        CREATE TEMP TABLE dup AS
+        SELECT k, first_line FROM (
+            SELECT k, row_number() OVER (PARTITION BY {cols} ORDER BY line) AS rank,
+                   min(line) OVER (PARTITION BY {cols}) AS first_line
+            FROM lined WHERE h IN (SELECT h FROM checked GROUP BY h HAVING count(*) > 1)
+        ) WHERE rank > 1
+        """
+    )
+    joins, flags = [], []
+    for key in REGISTERS[kind].shared_keys:
+        code = {"noka": "NOKA_SHARED", "child_nik": "CHILD_NIK_SHARED"}.get(key, "NIK_SHARED")
+        con.execute(
+            f"""
+            CREATE TEMP TABLE shared_{key} AS
+            SELECT {key} AS key FROM checked
+            WHERE {key} IS NOT NULL AND len(errors) = 0 AND k NOT IN (SELECT k FROM dup)
+            GROUP BY {key} HAVING count(*) > 1
+            """
         )
-    problems = f"list_concat(problems, list_filter([{', '.join(extra)}], lambda p: p IS NOT NULL))"
-    ranked = f"""
-        SELECT *,
-               row_number() OVER (PARTITION BY {partition} ORDER BY line) AS dup_rank,
-               min(line) OVER (PARTITION BY {partition}) AS dup_first
-        FROM checked
-    """
-    if windows:
-        ranked = f"SELECT *, {', '.join(windows)} FROM ({ranked})"
-    return f"SELECT * EXCLUDE (problems), {problems} AS problems FROM ({ranked})"
+        joins.append(f"LEFT JOIN shared_{key} ON lined.{key} = shared_{key}.key")
+        flags.append(f"CASE WHEN shared_{key}.key IS NOT NULL THEN '{code}' END")
+    shared = (
+        f"list_filter([{', '.join(flags)}]::VARCHAR[], lambda c: c IS NOT NULL)"
+        if flags
+        else "[]::VARCHAR[]"
+    )
+    con.execute(
+        f"""
+        CREATE TEMP VIEW final AS
+        SELECT lined.*, dup.k IS NOT NULL AS is_dup, dup.first_line AS dup_first_line,
+               len(errors) > 0 OR dup.k IS NOT NULL AS has_error,
+               CASE WHEN len(errors) = 0 AND dup.k IS NULL
+                    THEN list_concat(warnings, {shared}) ELSE warnings END AS all_warnings
+        FROM lined LEFT JOIN dup ON lined.k = dup.k {" ".join(joins)}
+        """
+    )
 
 
 def import_register(
@@ -439,92 +446,61 @@ def validate_to_parquet(
     """
     register = REGISTERS[kind]
     (staging / "tmp").mkdir(exist_ok=True)
-    con = duckdb.connect(str(staging / "work.duckdb"))
+    con = duckdb.connect()  # in memory, spilling to the staging folder beyond memory_limit
     try:
         con.execute(f"SET memory_limit = '{os.environ.get('PESIAR_DUCKDB_MEMORY', '3GB')}'")
         con.execute(f"SET temp_directory = {_sql_path(staging / 'tmp')}")
         con.execute("SET preserve_insertion_order = true")
         villages = list(Region.objects.filter(level=Level.VILLAGE).values_list("code", flat=True))
         validate.prepare(con, villages)
-        load_raw(con, source, progress)
         raw_columns = [f"c{i}" for i in range(len(source.header))]
         sources = source_expressions(kind, mapping, source.header)
+        checked = validate.checked_sql(
+            kind, sources, raw_columns, as_of, relation=f"({read_sql(source)})"
+        )
         execute(
             con,
-            "CREATE TABLE checked AS " + validate.checked_sql(kind, sources, raw_columns, as_of),
+            f"CREATE TEMP TABLE checked AS SELECT *, hash({', '.join(raw_columns)}) AS h "
+            f"FROM ({checked})",
             "validate",
             progress,
         )
-        execute(
-            con, "CREATE TABLE final AS " + final_sql(kind, raw_columns), "duplicates", progress
-        )
-        con.execute(
-            "ALTER TABLE final ADD COLUMN has_error BOOLEAN; "
-            "UPDATE final SET has_error = "
-            "len(list_filter(problems, lambda p: p.severity = 'error')) > 0"
-        )
+        reader_rejected = collect_reader_rejects(con, source)
+        find_duplicates(con, kind, raw_columns)
         canonical = ", ".join(c.name for c in register.columns)
         execute(
             con,
             f"""
             COPY (
-                SELECT line, {canonical},
-                       list_transform(list_filter(problems, lambda p: p.severity = 'warning'),
-                                      lambda p: p.code) AS warnings
+                SELECT line, {canonical}, all_warnings AS warnings
                 FROM final WHERE NOT has_error ORDER BY line
             ) TO {_sql_path(out / "accepted.parquet")} (FORMAT parquet, COMPRESSION zstd)
             """,
             "write",
             progress,
         )
-        originals = ", ".join(
-            f"{c} AS {ident(_reject_column_name(h))}"
-            for c, h in zip(raw_columns, source.header, strict=True)
-        )
-        nulls = ", ".join(f"NULL AS {ident(_reject_column_name(h))}" for h in source.header)
-        con.execute(
-            f"""
-            COPY (
-                SELECT * FROM (
-                    SELECT line, first_error.code AS reason, first_error."column" AS "column",
-                           first_error.message AS message,
-                           array_to_string(list_transform(errors, lambda p: p.code), '|')
-                             AS reasons,
-                           NULL AS original_line, {originals}
-                    FROM (
-                        SELECT *, errors[1] AS first_error FROM (
-                            SELECT *, list_filter(problems, lambda p: p.severity = 'error')
-                                        AS errors
-                            FROM final WHERE has_error
-                        )
-                    )
-                    UNION ALL
-                    SELECT line, code, NULL, message, code, text, {nulls} FROM reader_rejects
-                ) ORDER BY line
-            ) TO {_sql_path(out / "rejects.csv")} (HEADER, DELIMITER ',')
-            """
-        )
+        write_rejects(con, kind, sources, raw_columns, source.header, as_of, out)
         total, accepted, rejected, warned = con.execute(
             """
             SELECT count(*), count(*) FILTER (WHERE NOT has_error),
                    count(*) FILTER (WHERE has_error),
-                   count(*) FILTER (WHERE NOT has_error AND len(problems) > 0)
+                   count(*) FILTER (WHERE NOT has_error AND len(all_warnings) > 0)
             FROM final
             """
         ).fetchone()
-        reader_rejected = con.execute("SELECT count(*) FROM reader_rejects").fetchone()[0]
-        village = (
-            "village_code" if any(c.type == Type.VILLAGE for c in register.columns) else "NULL"
-        )
+        village = "village_code" if "village_code" in sources else "NULL::VARCHAR"
         rows = con.execute(
             f"""
-            SELECT {village} AS village, p.code, p.severity, count(DISTINCT line)
-            FROM (SELECT line, {village if village != "NULL" else "NULL AS village_code"},
-                         unnest(problems) AS p FROM final)
-            GROUP BY ALL
-            UNION ALL
-            SELECT NULL, code, 'error', count(*) FROM reader_rejects GROUP BY code
-            ORDER BY 1 NULLS FIRST, 2
+            SELECT village, code, severity, count(*) FROM (
+                SELECT {village} AS village, unnest(errors) AS code, 'error' AS severity
+                FROM final
+                UNION ALL
+                SELECT {village}, unnest(all_warnings), 'warning' FROM final
+                UNION ALL
+                SELECT {village}, 'DUPLICATE_ROW', 'error' FROM final WHERE is_dup
+                UNION ALL
+                SELECT NULL, code, 'error' FROM reader_rejects
+            ) GROUP BY ALL ORDER BY 1 NULLS FIRST, 2
             """
         ).fetchall()
         written = con.execute(
@@ -541,7 +517,60 @@ def validate_to_parquet(
     return (
         (total + reader_rejected, accepted, rejected + reader_rejected, warned),
         dict(sorted(reasons.items())),
-        [(v, c, s, n) for v, c, s, n in rows],
+        rows,
+    )
+
+
+def write_rejects(
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    sources: dict[str, tuple[str, str]],
+    raw_columns: list[str],
+    header: list[str],
+    as_of: date,
+    out: Path,
+) -> None:
+    """rejects.csv: line, first reason, its column and message, all reasons, then the row as
+    it was (the original text for rows the reader could not split into columns)."""
+    con.execute(
+        f"CREATE TEMP TABLE rejected_raw AS SELECT k, line, is_dup, dup_first_line, "
+        f"{', '.join(raw_columns)} FROM final WHERE has_error"
+    )
+    described = validate.checked_sql(
+        kind, sources, raw_columns, as_of, relation="rejected_raw", messages=True
+    )
+    originals = ", ".join(
+        f"r.{c} AS {ident(_reject_column_name(h))}"
+        for c, h in zip(raw_columns, header, strict=True)
+    )
+    nulls = ", ".join(f"NULL AS {ident(_reject_column_name(h))}" for h in header)
+    duplicate = (
+        "CASE WHEN r.is_dup THEN [{'code': 'DUPLICATE_ROW', 'column': NULL::VARCHAR, "
+        "'severity': 'error', 'message': 'exact duplicate of line ' || r.dup_first_line || "
+        "'; kept once'}] ELSE [] END"
+    )
+    con.execute(
+        f"""
+        COPY (
+            SELECT * FROM (
+                SELECT line, errs[1].code AS reason, errs[1]."column" AS "column",
+                       errs[1].message AS message,
+                       array_to_string(list_transform(errs, lambda p: p.code), '|') AS reasons,
+                       NULL AS original_line, * EXCLUDE (line, errs)
+                FROM (
+                    SELECT r.line,
+                           list_concat(
+                               list_filter(m.problems, lambda p: p.severity = 'error'),
+                               {duplicate}
+                           ) AS errs,
+                           {originals}
+                    FROM rejected_raw r JOIN ({described}) m ON r.k = m.k
+                )
+                UNION ALL
+                SELECT line, code, NULL, message, code, text, {nulls} FROM reader_rejects
+            ) ORDER BY line
+        ) TO {_sql_path(out / "rejects.csv")} (HEADER, DELIMITER ',')
+        """
     )
 
 

@@ -82,20 +82,17 @@ def prepare(con: duckdb.DuckDBPyConnection, village_codes: list[str]) -> None:
         null_handling="special",
         side_effects=False,
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE ref_regency (code VARCHAR PRIMARY KEY)")
-    con.executemany(
-        "INSERT INTO ref_regency VALUES (?)", [[c.replace(".", "")] for c in builtin.codes(2)]
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE ref_district (code VARCHAR PRIMARY KEY)")
-    con.executemany(
-        "INSERT INTO ref_district VALUES (?)", [[c.replace(".", "")] for c in builtin.codes(3)]
-    )
     import pyarrow as pa
 
-    villages = pa.table({"code": pa.array(sorted(village_codes), pa.string())})
-    con.register("village_codes_arrow", villages)
-    con.execute("CREATE OR REPLACE TEMP TABLE ref_village AS SELECT code FROM village_codes_arrow")
-    con.unregister("village_codes_arrow")
+    tables = {
+        "ref_regency": sorted(c.replace(".", "") for c in builtin.codes(2)),
+        "ref_district": sorted(c.replace(".", "") for c in builtin.codes(3)),
+        "ref_village": sorted(village_codes),
+    }
+    for name, codes in tables.items():
+        con.register("codes_arrow", pa.table({"code": pa.array(codes, pa.string())}))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT code FROM codes_arrow")
+        con.unregister("codes_arrow")
     con.execute(
         """
         CREATE OR REPLACE TEMP MACRO days_in(y, m) AS
@@ -128,8 +125,8 @@ def key(expr: str) -> str:
     return f"regexp_replace(upper(coalesce({expr}, '')), '[^A-Z0-9]', '', 'g')"
 
 
-def vocabulary_case(expr: str, values: dict, quote_result: bool = True) -> str:
-    k = key(expr)
+def vocabulary_case(k: str, values: dict, quote_result: bool = True) -> str:
+    """CASE mapping a vocabulary key (see `key`) onto its canonical value."""
     whens = " ".join(
         f"WHEN {k} IN ({', '.join(q(v) for v in variants)}) THEN "
         f"{q(canonical) if quote_result else canonical}"
@@ -138,307 +135,295 @@ def vocabulary_case(expr: str, values: dict, quote_result: bool = True) -> str:
     return f"CASE {whens} END"
 
 
-class Check:
-    """SQL for one canonical column: its typed value and its problems."""
+class Problem:
+    """One check: when `condition` holds, the row has problem `code` in `column`."""
 
-    def __init__(self, column: Column, source: str, header: str, kind: Kind, as_of: date):
+    def __init__(self, condition: str, code: str, column: str, severity: str, message: str):
+        self.condition, self.code, self.column = condition, code, column
+        self.severity, self.message = severity, message
+
+    def code_sql(self) -> str:
+        return f"CASE WHEN {self.condition} THEN {q(self.code)} END"
+
+    def struct_sql(self) -> str:
+        return (
+            f"CASE WHEN {self.condition} THEN {{'code': {q(self.code)}, "
+            f"'column': {q(self.column)}, 'severity': {q(self.severity)}, "
+            f"'message': {self.message}}} END"
+        )
+
+
+class Check:
+    """SQL for one canonical column: intermediate values by level, the typed value, and
+    the problems.
+
+    An expression refers to a column's intermediate values by alias only, and every level
+    is its own SELECT: nothing heavy is written (and so computed) twice.
+    """
+
+    def __init__(self, column: Column, header: str, kind: Kind, as_of: date):
         self.column = column
-        self.src = source  # SQL expression for the raw value (VARCHAR)
         self.header = header
         self.kind = kind
         self.as_of = as_of
-        self.ctes: list[tuple[str, str]] = []  # (alias, expression) computed before checks
+        self.inter: list[tuple[int, str, str]] = []  # (level, alias, expression)
+        self.problems: list[Problem] = []
+        self.src, self.value = f"src_{column.name}", f"t_{column.name}"
 
     @property
     def name(self) -> str:
         return self.column.name
+
+    @property
+    def is_blank(self) -> str:
+        """Alias of "the value is empty", computed only for the columns that ask for it."""
+        alias = f"blank_{self.name}"
+        if all(a != alias for _level, a, _e in self.inter):
+            self.add(1, alias, f"nullif(trim({self.src}), '') IS NULL")
+        return alias
+
+    def add(self, level: int, alias: str, expression: str) -> str:
+        self.inter.append((level, alias, expression))
+        return alias
 
     def severity(self, code: str) -> str:
         if code in INTRINSIC_WARNINGS or self.column.on_bad != REJECT:
             return WARNING
         return ERROR
 
-    def problem(self, condition: str, code: str, message_sql: str) -> str:
-        return (
-            f"CASE WHEN {condition} THEN {{'code': {q(code)}, 'column': {q(self.name)}, "
-            f"'severity': {q(self.severity(code))}, 'message': {message_sql}}} END"
+    def problem(self, condition: str, code: str, message_sql: str) -> None:
+        self.problems.append(Problem(condition, code, self.name, self.severity(code), message_sql))
+
+    def blank_problem(self) -> None:
+        if not self.column.blank_ok:
+            self.problem(self.is_blank, "VALUE_BLANK", q(f"{self.header}: the value is empty"))
+
+    def invalid(self, code: str, condition: str, what: str) -> None:
+        """A non-blank value that does not read as `what`."""
+        self.problem(
+            f"NOT {self.is_blank} AND ({condition})",
+            code,
+            message(f"{self.header}: ", shown(self.src), f" is not {what}"),
         )
 
-    def blank(self) -> str:
-        return f"nullif(trim({self.src}), '') IS NULL"
 
-    def blank_problem(self) -> list[str]:
-        if self.column.blank_ok:
-            return []
-        return [
-            self.problem(self.blank(), "VALUE_BLANK", f"{q(f'{self.header}: the value is empty')}")
-        ]
+def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
+    """Fill `check` with the SQL for its column read from `source` (SQL over the raw row).
 
-
-def column_sql(
-    check: Check, helpers: dict[str, str]
-) -> tuple[list[tuple[str, str]], str, list[str]]:
-    """(intermediate columns, typed value expression, problem expressions) for one column.
-
-    `helpers` gives the aliases of the typed sex and birth date of the same row when present.
+    `helpers` gives the typed sex and birth date of the same row, when the register has them.
     """
-    c, t, n, src, h = check.column, check.column.type, check.name, check.src, check.header
-    inter: list[tuple[str, str]] = []
-    problems: list[str] = []
-    as_of_int = check.as_of.year * 10000 + check.as_of.month * 100 + check.as_of.day
+    c, t, n, h = check.column, check.column.type, check.name, check.header
+    src = check.add(0, check.src, source)
+    as_of_iso = check.as_of.isoformat()
 
     if t in ID_LENGTH:
         length, prefix = ID_LENGTH[t], ID_PREFIX[t]
         label = {"NIK": "NIK", "KK": "KK number", "NOKA": "JKN card number (Noka)"}[prefix]
-        s = f"s_{n}"
-        inter.append(
-            (
-                s,
-                f"CASE WHEN regexp_full_match({src}, '[0-9]+') THEN {src} "
-                f"ELSE id_classify({src}) END",
-            )
+        s = check.add(
+            1,
+            f"s_{n}",
+            f"CASE WHEN regexp_full_match({src}, '[0-9]+') THEN {src} ELSE id_classify({src}) END",
         )
-        d = f"d_{n}"
-        inter.append(
-            (d, f"CASE WHEN {s} LIKE 'E:%' OR length({s}) <> {length} THEN NULL ELSE {s} END")
+        d = check.add(
+            2,
+            check.value,
+            f"CASE WHEN {s} LIKE 'E:%' OR length({s}) <> {length} THEN NULL ELSE {s} END",
         )
         if not c.blank_ok:
-            problems.append(
-                check.problem(
-                    f"{s} = 'E:BLANK'", f"{prefix}_BLANK", q(f"{h}: the {label} is empty")
-                )
-            )
-        problems.append(
-            check.problem(
-                f"{s} = 'E:SCIENTIFIC'",
-                f"{prefix}_SCIENTIFIC",
-                message(
-                    f"{h}: the {label} ",
-                    shown(src),
-                    " was stored as a floating-point number, so digits may have been lost; "
-                    "re-export the column as text",
-                ),
-            )
+            check.problem(f"{s} = 'E:BLANK'", f"{prefix}_BLANK", q(f"{h}: the {label} is empty"))
+        check.problem(
+            f"{s} = 'E:SCIENTIFIC'",
+            f"{prefix}_SCIENTIFIC",
+            message(
+                f"{h}: the {label} ",
+                shown(src),
+                " was stored as a floating-point number, so digits may have been lost; "
+                "re-export the column as text",
+            ),
         )
-        problems.append(
-            check.problem(
-                f"{s} = 'E:CHARACTERS'",
-                f"{prefix}_CHARACTERS",
-                message(
-                    h + ": the " + label + " ", shown(src), " contains characters other than digits"
-                ),
-            )
+        check.problem(
+            f"{s} = 'E:CHARACTERS'",
+            f"{prefix}_CHARACTERS",
+            message(f"{h}: the {label} ", shown(src), " contains characters other than digits"),
         )
-        problems.append(
-            check.problem(
-                f"{s} NOT LIKE 'E:%' AND length({s}) <> {length}",
-                f"{prefix}_LENGTH",
-                f"{q(h + ': the ' + label + ' ')} || {shown(src)} || ' has ' || length({s}) || "
-                f"{q(f' digits instead of {length}')}",
-            )
+        check.problem(
+            f"{s} NOT LIKE 'E:%' AND length({s}) <> {length}",
+            f"{prefix}_LENGTH",
+            message(
+                f"{h}: the {label} ",
+                f"{shown(src)} || ' has ' || length({s})",
+                f" digits instead of {length}",
+            ),
         )
         if t in (Type.NIK, Type.KK):
-            problems.append(
-                check.problem(
-                    f"{d} IS NOT NULL AND substr({d}, 1, 4) NOT IN (SELECT code FROM ref_regency)",
-                    f"{prefix}_REGION_UNKNOWN",
-                    message(
-                        f"{h}: the {label} ",
-                        f"{d} || ' starts with ' || substr({d}, 1, 2) || '.' || substr({d}, 3, 2)",
-                        ", which is not a known regency or city",
-                    ),
-                )
+            regency = check.add(3, f"regency_{n}", f"substr({d}, 1, 4) IN (FROM ref_regency)")
+            district = check.add(3, f"district_{n}", f"substr({d}, 1, 6) IN (FROM ref_district)")
+            check.problem(
+                f"{d} IS NOT NULL AND NOT {regency}",
+                f"{prefix}_REGION_UNKNOWN",
+                message(
+                    f"{h}: the {label} ",
+                    f"{d} || ' starts with ' || substr({d}, 1, 2) || '.' || substr({d}, 3, 2)",
+                    ", which is not a known regency or city",
+                ),
             )
-            problems.append(
-                check.problem(
-                    f"{d} IS NOT NULL AND substr({d}, 1, 4) IN (SELECT code FROM ref_regency) "
-                    f"AND substr({d}, 1, 6) NOT IN (SELECT code FROM ref_district)",
-                    f"{prefix}_DISTRICT_UNKNOWN",
-                    message(
-                        f"{h}: the {label} ",
-                        d,
-                        " names a district that is not in the current list (split or renumbered?)",
-                    ),
-                )
+            check.problem(
+                f"{d} IS NOT NULL AND {regency} AND NOT {district}",
+                f"{prefix}_DISTRICT_UNKNOWN",
+                message(
+                    f"{h}: the {label} ",
+                    d,
+                    " names a district that is not in the current list (split or renumbered?)",
+                ),
             )
         if t == Type.KK:
-            problems.append(
-                check.problem(
-                    f"substr({d}, 7, 6) = '000000'",
-                    "KK_ISSUE_DATE_ZERO",
-                    message(h + ": the KK number ", d, " has an all-zero issue date"),
-                )
+            check.problem(
+                f"substr({d}, 7, 6) = '000000'",
+                "KK_ISSUE_DATE_ZERO",
+                message(f"{h}: the KK number ", d, " has an all-zero issue date"),
             )
         if t == Type.NIK:
-            problems.extend(nik_date_problems(check, d, as_of_int, inter, helpers))
-        value = d
+            nik_date_problems(check, d, helpers)
     elif t in (Type.TEXT, Type.CODE):
         value = f"nullif(trim({src}), '')"
-        if t == Type.CODE:
-            value = f"upper({value})"
-        problems += check.blank_problem()
-    elif t == Type.SEX:
-        value = vocabulary_case(src, SEX_VALUES)
-        problems += check.blank_problem()
-        problems.append(
-            check.problem(
-                f"NOT ({check.blank()}) AND ({value}) IS NULL",
-                "SEX_INVALID",
-                message(h + ": ", shown(src), " is not a sex (L/P, LAKI-LAKI/PEREMPUAN, 1/2, M/F)"),
-            )
-        )
+        check.add(2, check.value, f"upper({value})" if t == Type.CODE else value)
+        check.blank_problem()
     elif t == Type.DATE:
-        v = f"v_{n}"
-        trimmed = f"trim({src})"
+        tr = check.add(1, f"tr_{n}", f"trim({src})")
         formats = "[" + ", ".join(q(f) for f in DATE_FORMATS) + "]"
-        serial = f"split_part({trimmed}, '.', 1)"
-        inter.append(
-            (
-                v,
-                f"CASE WHEN regexp_full_match({trimmed}, '[0-9]{{1,5}}(\\.0+)?') "
-                f"AND CAST({serial} AS INTEGER) BETWEEN 1 AND 109573 "
-                f"THEN DATE '1899-12-30' + CAST({serial} AS INTEGER) "
-                f"ELSE CAST(try_strptime({trimmed}, {formats}) AS DATE) END",
-            )
+        serial = f"TRY_CAST(split_part({tr}, '.', 1) AS INTEGER)"
+        v = check.add(
+            2,
+            f"v_{n}",
+            f"CASE WHEN regexp_full_match({tr}, '[0-9]{{1,5}}(\\.0+)?') "
+            f"AND {serial} BETWEEN 1 AND 109573 THEN DATE '1899-12-30' + {serial} "
+            f"ELSE CAST(try_strptime({tr}, {formats}) AS DATE) END",
         )
-        value = f"CASE WHEN {v} BETWEEN DATE '1880-01-01' AND DATE '2199-12-31' THEN {v} END"
+        in_range = f"{v} BETWEEN DATE '1880-01-01' AND DATE '2199-12-31'"
         if n in ("birth_date", "death_date", "layoff_date"):
-            value = f"CASE WHEN {v} <= DATE '{check.as_of.isoformat()}' THEN ({value}) END"
-            problems.append(
-                check.problem(
-                    f"{v} > DATE '{check.as_of.isoformat()}' AND {v} <= DATE '2199-12-31'",
-                    "DATE_FUTURE",
-                    message(
-                        h + ": ",
-                        shown(src),
-                        " is after the snapshot date " + check.as_of.isoformat(),
-                    ),
-                )
+            check.add(
+                3, check.value, f"CASE WHEN {in_range} AND {v} <= DATE '{as_of_iso}' THEN {v} END"
             )
-        problems += check.blank_problem()
-        problems.append(
             check.problem(
-                f"NOT ({check.blank()}) AND ({v} IS NULL "
-                f"OR {v} NOT BETWEEN DATE '1880-01-01' AND DATE '2199-12-31')",
-                "DATE_INVALID",
-                message(
-                    h + ": ",
-                    shown(src),
-                    " is not a date (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY)",
-                ),
+                f"{v} > DATE '{as_of_iso}' AND {in_range}",
+                "DATE_FUTURE",
+                message(f"{h}: ", shown(src), f" is after the snapshot date {as_of_iso}"),
             )
+        else:
+            check.add(3, check.value, f"CASE WHEN {in_range} THEN {v} END")
+        check.blank_problem()
+        check.invalid(
+            "DATE_INVALID",
+            f"{v} IS NULL OR NOT ({in_range})",
+            "a date (YYYY-MM-DD, DD-MM-YYYY, DD/MM/YYYY)",
         )
     elif t == Type.VILLAGE:
-        digits = f"regexp_replace(coalesce({src}, ''), '[.\\s]', '', 'g')"
-        dotted = f"dotted_{n}"
-        inter.append(
-            (
-                dotted,
-                f"CASE WHEN regexp_full_match({digits}, '[0-9]{{10}}') THEN substr({digits}, 1, 2) "
-                f"|| '.' || substr({digits}, 3, 2) || '.' || substr({digits}, 5, 2) || '.' || "
-                f"substr({digits}, 7, 4) END",
-            )
+        # Already dotted: as is; otherwise spaces and dots go, and ten digits get dots.
+        dotted_form = "[0-9]{2}[.][0-9]{2}[.][0-9]{2}[.][0-9]{4}"
+        digits = check.add(
+            1,
+            f"digits_{n}",
+            f"CASE WHEN NOT regexp_full_match(coalesce({src}, ''), '{dotted_form}') "
+            f"THEN regexp_replace(coalesce({src}, ''), '[.\\s]', '', 'g') END",
         )
-        value = f"CASE WHEN {dotted} IN (SELECT code FROM ref_village) THEN {dotted} END"
-        problems += check.blank_problem()
-        problems.append(
-            check.problem(
-                f"NOT ({check.blank()}) AND {dotted} IS NULL",
-                "VILLAGE_INVALID",
-                message(
-                    h + ": ", shown(src), " is not a village code (PP.RR.DD.VVVV or 10 digits)"
-                ),
-            )
+        dotted = check.add(
+            2,
+            f"dotted_{n}",
+            f"CASE WHEN {digits} IS NULL THEN {src} "
+            f"WHEN regexp_full_match({digits}, '[0-9]{{10}}') THEN substr({digits}, 1, 2) "
+            f"|| '.' || substr({digits}, 3, 2) || '.' || substr({digits}, 5, 2) || '.' || "
+            f"substr({digits}, 7, 4) END",
         )
-        problems.append(
-            check.problem(
-                f"{dotted} IS NOT NULL AND {dotted} NOT IN (SELECT code FROM ref_village)",
-                "VILLAGE_UNKNOWN",
-                message(
-                    h + ": village ", dotted, " is not in the region tree (pesiar regions load)"
-                ),
-            )
+        known = check.add(3, f"known_{n}", f"{dotted} IN (FROM ref_village)")
+        check.add(4, check.value, f"CASE WHEN {known} THEN {dotted} END")
+        check.blank_problem()
+        check.invalid(
+            "VILLAGE_INVALID", f"{dotted} IS NULL", "a village code (PP.RR.DD.VVVV, 10 digits)"
         )
-    elif t in (Type.SEGMENT, Type.STATUS, Type.REASON, Type.CLASS):
-        values, code, what = {
-            Type.SEGMENT: (
-                SEGMENT_VALUES,
-                "SEGMENT_UNKNOWN",
-                "a JKN segment (PBI APBN, PBI APBD, PPU, PBPU, BP)",
-            ),
-            Type.STATUS: (STATUS_VALUES, "STATUS_UNKNOWN", "a participant status (AKTIF/NONAKTIF)"),
-            Type.REASON: (
-                REASON_VALUES,
-                "REASON_UNKNOWN",
-                "a known inactivity reason; read as OTHER",
-            ),
-            Type.CLASS: (CLASS_VALUES, "CLASS_INVALID", "a class (1, 2 or 3)"),
-        }[t]
-        value = vocabulary_case(src, values, quote_result=t != Type.CLASS)
-        if t == Type.REASON:
-            value = f"coalesce({value}, CASE WHEN NOT ({check.blank()}) THEN 'OTHER' END)"
-            mapped = vocabulary_case(src, values)
+        check.problem(
+            f"{dotted} IS NOT NULL AND NOT {known}",
+            "VILLAGE_UNKNOWN",
+            message(f"{h}: village ", dotted, " is not in the region tree (pesiar regions load)"),
+        )
+    elif t in VOCABULARIES:
+        values, code, what = VOCABULARIES[t]
+        # Exact spellings first; the letters-and-digits key only for the rest.
+        up = check.add(1, f"upper_{n}", f"upper(trim({src}))")
+        quote = t != Type.CLASS
+        mapped = check.add(
+            2,
+            f"mapped_{n}",
+            f"coalesce({vocabulary_case(up, values, quote)}, "
+            f"{vocabulary_case(key(up), values, quote)})",
+        )
+        if t == Type.REASON:  # any other text is kept as OTHER, with a warning
+            check.add(
+                3,
+                check.value,
+                f"CASE WHEN NOT {check.is_blank} THEN coalesce({mapped}, 'OTHER') END",
+            )
         else:
-            mapped = value
-        problems += check.blank_problem()
-        problems.append(
-            check.problem(
-                f"NOT ({check.blank()}) AND ({mapped}) IS NULL",
-                code,
-                message(h + ": ", shown(src), " is not " + what),
-            )
-        )
+            check.add(3, check.value, mapped)
+        check.blank_problem()
+        check.invalid(code, f"{mapped} IS NULL", what)
     elif t in (Type.INTEGER, Type.MONEY, Type.DECILE):
-        cleaned = f"regexp_replace(coalesce({src}, ''), '(?i)rp|\\s', '', 'g')"
+        cl = check.add(
+            1, f"clean_{n}", f"regexp_replace(coalesce({src}, ''), '(?i)rp|\\s', '', 'g')"
+        )
         if t == Type.MONEY:
             number = (
-                f"CASE WHEN regexp_full_match({cleaned}, '[0-9]{{1,3}}([.,][0-9]{{3}})+') "
-                f"THEN TRY_CAST(regexp_replace({cleaned}, '[.,]', '', 'g') AS BIGINT) "
-                f"WHEN regexp_full_match({cleaned}, '[0-9]+([.,]0{{1,2}})?') "
-                f"THEN TRY_CAST(regexp_extract({cleaned}, '^[0-9]+') AS BIGINT) END"
+                f"CASE WHEN regexp_full_match({cl}, '[0-9]{{1,3}}([.,][0-9]{{3}})+') "
+                f"THEN TRY_CAST(regexp_replace({cl}, '[.,]', '', 'g') AS BIGINT) "
+                f"WHEN regexp_full_match({cl}, '[0-9]+([.,]0{{1,2}})?') "
+                f"THEN TRY_CAST(regexp_extract({cl}, '^[0-9]+') AS BIGINT) END"
             )
         else:
             number = (
-                f"CASE WHEN regexp_full_match({cleaned}, '[0-9]+(\\.0+)?') "
-                f"THEN TRY_CAST(regexp_extract({cleaned}, '^[0-9]+') AS BIGINT) END"
+                f"CASE WHEN regexp_full_match({cl}, '[0-9]+(\\.0+)?') "
+                f"THEN TRY_CAST(regexp_extract({cl}, '^[0-9]+') AS BIGINT) END"
             )
+        num = check.add(2, f"num_{n}", number)
         if t == Type.DECILE:
-            value = f"CAST(CASE WHEN ({number}) BETWEEN 1 AND 10 THEN ({number}) END AS TINYINT)"
+            value = check.add(
+                3, check.value, f"CAST(CASE WHEN {num} BETWEEN 1 AND 10 THEN {num} END AS TINYINT)"
+            )
             code, what = "DECILE_INVALID", "a welfare decile (1 to 10)"
         else:
-            value = number
+            value = check.add(3, check.value, num)
             code, what = "NUMBER_INVALID", "a whole number"
-        problems += check.blank_problem()
-        problems.append(
-            check.problem(
-                f"NOT ({check.blank()}) AND ({value}) IS NULL",
-                code,
-                message(h + ": ", shown(src), " is not " + what),
-            )
-        )
+        check.blank_problem()
+        check.invalid(code, f"{value} IS NULL", what)
     else:  # pragma: no cover - every Type is handled above
         raise AssertionError(t)
-    return inter, value, problems
 
 
-def nik_date_problems(check, d, as_of_int, inter, helpers) -> list[str]:
+VOCABULARIES = {
+    Type.SEX: (SEX_VALUES, "SEX_INVALID", "a sex (L/P, LAKI-LAKI/PEREMPUAN, 1/2, M/F)"),
+    Type.SEGMENT: (
+        SEGMENT_VALUES,
+        "SEGMENT_UNKNOWN",
+        "a JKN segment (PBI APBN, PBI APBD, PPU, PBPU, BP)",
+    ),
+    Type.STATUS: (STATUS_VALUES, "STATUS_UNKNOWN", "a participant status (AKTIF/NONAKTIF)"),
+    Type.REASON: (REASON_VALUES, "REASON_UNKNOWN", "a known inactivity reason; read as OTHER"),
+    Type.CLASS: (CLASS_VALUES, "CLASS_INVALID", "a class (1, 2 or 3)"),
+}
+
+
+def nik_date_problems(check: Check, d: str, helpers: dict[str, str]) -> None:
     """Birth date and serial inside a 16-digit NIK; consistency with the row's sex and birth
     date. The century follows `pesiar.regions.nik` (recorded birth date, then as_of)."""
     n, h = check.name, check.header
-    dd, mm, yy = f"dd_{n}", f"mm_{n}", f"yy_{n}"
-    inter += [
-        (dd, f"CAST(substr({d}, 7, 2) AS INTEGER)"),
-        (mm, f"CAST(substr({d}, 9, 2) AS INTEGER)"),
-        (yy, f"CAST(substr({d}, 11, 2) AS INTEGER)"),
-    ]
-    nsex, day = f"nsex_{n}", f"day_{n}"
-    inter += [
-        (
-            nsex,
-            f"CASE WHEN {dd} BETWEEN 1 AND 31 THEN 'L' WHEN {dd} BETWEEN 41 AND 71 THEN 'P' END",
-        ),
-        (day, f"CASE WHEN {dd} > 40 THEN {dd} - 40 ELSE {dd} END"),
-    ]
+    as_of_int = check.as_of.year * 10000 + check.as_of.month * 100 + check.as_of.day
+    dd = check.add(3, f"dd_{n}", f"CAST(substr({d}, 7, 2) AS INTEGER)")
+    mm = check.add(3, f"mm_{n}", f"CAST(substr({d}, 9, 2) AS INTEGER)")
+    yy = check.add(3, f"yy_{n}", f"CAST(substr({d}, 11, 2) AS INTEGER)")
+    nsex = check.add(
+        4,
+        f"nsex_{n}",
+        f"CASE WHEN {dd} BETWEEN 1 AND 31 THEN 'L' WHEN {dd} BETWEEN 41 AND 71 THEN 'P' END",
+    )
+    day = check.add(4, f"day_{n}", f"CASE WHEN {dd} > 40 THEN {dd} - 40 ELSE {dd} END")
     recorded = helpers.get("birth_date") if n in ("nik", "child_nik") else None
     rec_year = (
         f"CASE WHEN {recorded} IS NOT NULL AND year({recorded}) % 100 = {yy} AND "
@@ -446,106 +431,121 @@ def nik_date_problems(check, d, as_of_int, inter, helpers) -> list[str]:
         if recorded
         else "NULL"
     )
-    year = f"year_{n}"
-    inter.append(
-        (
-            year,
-            f"coalesce({rec_year}, CASE WHEN (2000 + {yy}) * 10000 + {mm} * 100 + {day} <= "
-            f"{as_of_int} THEN 2000 + {yy} ELSE 1900 + {yy} END)",
-        )
+    year = check.add(
+        5,
+        f"year_{n}",
+        f"coalesce({rec_year}, CASE WHEN (2000 + {yy}) * 10000 + {mm} * 100 + {day} <= "
+        f"{as_of_int} THEN 2000 + {yy} ELSE 1900 + {yy} END)",
     )
     date_text = f"substr({d}, 7, 2) || '-' || substr({d}, 9, 2) || '-' || substr({d}, 11, 2)"
-    problems = [
-        check.problem(
-            f"{d} IS NOT NULL AND ({nsex} IS NULL OR {mm} NOT BETWEEN 1 AND 12 "
-            f"OR {day} > days_in({year}, {mm}))",
-            "NIK_DATE_IMPOSSIBLE",
-            f"{q(h + ': the NIK ')} || {d} || ' has birth date ' || {date_text} || "
-            f"{q(', which is not a possible date')}",
+    possible = f"{nsex} IS NOT NULL AND {mm} BETWEEN 1 AND 12 AND {day} <= days_in({year}, {mm})"
+    check.problem(
+        f"{d} IS NOT NULL AND NOT ({possible})",
+        "NIK_DATE_IMPOSSIBLE",
+        message(
+            f"{h}: the NIK ",
+            f"{d} || ' has birth date ' || {date_text}",
+            ", which is not a possible date",
         ),
-        check.problem(
-            f"{d} IS NOT NULL AND {nsex} IS NOT NULL AND {mm} BETWEEN 1 AND 12 AND "
-            f"{day} <= days_in({year}, {mm}) AND {year} * 10000 + {mm} * 100 + {day} > {as_of_int}",
-            "NIK_FUTURE_BIRTH",
-            f"{q(h + ': the NIK ')} || {d} || ' has birth date ' || {date_text} || "
-            f"{q(', which is after the snapshot date in either century')}",
+    )
+    check.problem(
+        f"{d} IS NOT NULL AND {possible} AND {year} * 10000 + {mm} * 100 + {day} > {as_of_int}",
+        "NIK_FUTURE_BIRTH",
+        message(
+            f"{h}: the NIK ",
+            f"{d} || ' has birth date ' || {date_text}",
+            ", which is after the snapshot date in either century",
         ),
-        check.problem(
-            f"substr({d}, 13, 4) = '0000'",
-            "NIK_SERIAL_ZERO",
-            message(h + ": the NIK ", d, " ends in serial 0000, which is never issued"),
-        ),
-    ]
+    )
+    check.problem(
+        f"substr({d}, 13, 4) = '0000'",
+        "NIK_SERIAL_ZERO",
+        message(f"{h}: the NIK ", d, " ends in serial 0000, which is never issued"),
+    )
     sex = helpers.get("sex") if n in ("nik", "child_nik") else None
     if sex:
-        problems.append(
-            check.problem(
-                f"{nsex} IS NOT NULL AND {sex} IS NOT NULL AND {sex} <> {nsex}",
-                "NIK_SEX_MISMATCH",
-                f"{q(h + ': the NIK ')} || {d} || ' is a ' || CASE WHEN {nsex} = 'P' THEN "
-                f"'woman''s' ELSE 'man''s' END || ' number, but the recorded sex is ' || {sex}",
-            )
+        check.problem(
+            f"{nsex} IS NOT NULL AND {sex} IS NOT NULL AND {sex} <> {nsex}",
+            "NIK_SEX_MISMATCH",
+            message(
+                f"{h}: the NIK ",
+                f"{d} || ' is a ' || CASE WHEN {nsex} = 'P' THEN 'woman''s' ELSE 'man''s' END "
+                f"|| ' number, but the recorded sex is ' || {sex}",
+                "",
+            ),
         )
     if recorded:
-        problems.append(
-            check.problem(
-                f"{nsex} IS NOT NULL AND {mm} BETWEEN 1 AND 12 AND {recorded} IS NOT NULL AND "
-                f"(day({recorded}) <> {day} OR month({recorded}) <> {mm} OR "
-                f"year({recorded}) % 100 <> {yy})",
-                "NIK_BIRTHDATE_MISMATCH",
-                f"{q(h + ': the NIK ')} || {d} || ' has birth date ' || {date_text} || "
+        check.problem(
+            f"{nsex} IS NOT NULL AND {mm} BETWEEN 1 AND 12 AND {recorded} IS NOT NULL AND "
+            f"(day({recorded}) <> {day} OR month({recorded}) <> {mm} OR "
+            f"year({recorded}) % 100 <> {yy})",
+            "NIK_BIRTHDATE_MISMATCH",
+            message(
+                f"{h}: the NIK ",
+                f"{d} || ' has birth date ' || {date_text} || "
                 f"', but the recorded birth date is ' || strftime({recorded}, '%Y-%m-%d')",
-            )
+                "",
+            ),
         )
-    return problems
 
 
 def checked_sql(
-    kind: Kind, sources: dict[str, tuple[str, str]], raw_columns: list[str], as_of: date
+    kind: Kind,
+    sources: dict[str, tuple[str, str]],
+    raw_columns: list[str],
+    as_of: date,
+    relation: str = "raw",
+    messages: bool = False,
 ) -> str:
-    """SELECT over table `raw` giving `line`, the raw columns, each canonical typed column,
-    and `problems` (list of structs). `sources` maps canonical name -> (SQL expression over
-    raw, header text for messages)."""
+    """SELECT over `relation` (columns k and the raw columns c0..cN) giving k, the raw
+    columns, each canonical typed column, and the problems found.
+
+    `sources` maps canonical name -> (SQL expression over the raw columns, header text).
+    Without messages (the fast pass over every row): `errors` and `warnings`, lists of codes.
+    With messages (for the rejected rows only): `problems`, a list of structs
+    {code, column, severity, message}.
+    """
     register = REGISTERS[kind]
-    layers: list[list[tuple[str, str]]] = [[], [], []]
-    values: dict[str, str] = {}
-    problem_exprs: list[str] = []
-    # Sex and dates first: NIK checks compare against them.
-    ordered = sorted(
-        (c for c in register.columns if c.name in sources),
-        key=lambda c: 0 if c.type in (Type.SEX, Type.DATE) else 1,
-    )
-    helpers: dict[str, str] = {}
-    for column in ordered:
-        src, header = sources[column.name]
-        check = Check(column, src, header, kind, as_of)
-        inter, value, problems = column_sql(check, helpers)
-        layer = 0 if column.type in (Type.SEX, Type.DATE) else 1
-        layers[layer].extend(inter)
-        alias = f"t_{column.name}"
-        if layer == 0:
-            layers[0].append((alias, value))
-            if column.name in ("sex", "birth_date"):
-                helpers[column.name] = alias
-        values[column.name] = value if layer == 1 else alias
-        problem_exprs.extend(problems)
-    # Build nested SELECTs so that later expressions can use earlier aliases.
-    raw_list = ", ".join(["line", *raw_columns])
-    sql = f"SELECT {raw_list} FROM raw"
-    carried = ["line", *raw_columns]
-    for layer in layers[:2]:
-        if not layer:
-            continue
-        exprs = ", ".join(f"{expr} AS {alias}" for alias, expr in layer)
-        sql = f"SELECT *, {exprs} FROM ({sql})"
-        carried += [alias for alias, _ in layer]
-    typed = ", ".join(f"{values[c.name]} AS {c.name}" for c in ordered)
-    absent = ", ".join(
-        f"NULL::{sql_type(c)} AS {c.name}" for c in register.columns if c.name not in sources
-    )
-    problems = "list_filter([" + ", ".join(problem_exprs) + "], lambda p: p IS NOT NULL)"
-    select = ", ".join(x for x in (f"line, {', '.join(raw_columns)}", typed, absent) if x)
-    return f"SELECT {select}, {problems} AS problems FROM ({sql})"
+    present = [c for c in register.columns if c.name in sources]
+    helpers = {name: f"t_{name}" for name in ("sex", "birth_date") if name in sources}
+    checks = []
+    for column in present:
+        source, header = sources[column.name]
+        check = Check(column, header, kind, as_of)
+        column_sql(check, source, helpers)
+        checks.append(check)
+    levels: dict[int, list[str]] = {}
+    for check in checks:
+        for level, alias, expression in check.inter:
+            levels.setdefault(level, []).append(f"{expression} AS {alias}")
+    # Each level is its own SELECT over the one below, so aliases are computed once.
+    sql = f"SELECT k, {', '.join(raw_columns)} FROM {relation}"
+    for level in sorted(levels):
+        sql = f"SELECT *, {', '.join(levels[level])} FROM ({sql})"
+    found = [p for check in checks for p in check.problems]
+    typed = [f"t_{c.name} AS {c.name}" for c in present]
+    typed += [f"NULL::{sql_type(c)} AS {c.name}" for c in register.columns if c.name not in sources]
+    if messages:
+        lists = [
+            "list_filter([" + ", ".join(p.struct_sql() for p in found) + "], "
+            "lambda p: p IS NOT NULL) AS problems"
+        ]
+    else:
+        # Most rows have no problem: build the lists only for the rows that do.
+        lists = []
+        for severity, name in ((ERROR, "errors"), (WARNING, "warnings")):
+            mine = [p for p in found if p.severity == severity]
+            if not mine:
+                lists.append(f"[]::VARCHAR[] AS {name}")
+                continue
+            any_problem = " OR ".join(f"coalesce({p.condition}, false)" for p in mine)
+            codes = ", ".join(p.code_sql() for p in mine)
+            lists.append(
+                f"CASE WHEN {any_problem} THEN list_filter([{codes}]::VARCHAR[], "
+                f"lambda p: p IS NOT NULL) ELSE []::VARCHAR[] END AS {name}"
+            )
+    select = ", ".join(["k", *raw_columns, *typed, *lists])
+    return f"SELECT {select} FROM ({sql})"
 
 
 def sql_type(column: Column) -> str:

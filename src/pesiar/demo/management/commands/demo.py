@@ -1,3 +1,7 @@
+import signal
+import subprocess
+import sys
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -34,10 +38,17 @@ class Command(BaseCommand):
         say(self.style.SUCCESS(f"Pesiar demo: {url}"))
         say("Logins (password for all: " + services.DEMO_PASSWORD + "):")
         for account in accounts:
-            say(f"  {account.username:<10} {account.description}")
+            say(f"  {account.username:<15} {account.description}")
         say(f"Data folder: {settings.DATA_DIR}")
         if no_serve:
             return
-        (settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-        say("Press Ctrl+C to stop.")
-        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+        # Imports started from the web run in the task worker, a process of its own.
+        worker = subprocess.Popen([sys.executable, "-m", "pesiar", "db_worker"])
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the worker too
+        say("Import worker started. Press Ctrl+C to stop.")
+        try:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)

@@ -1,0 +1,30 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from pesiar.registers.schema import Kind
+
+KIND_LABELS = {
+    Kind.POPULATION: _("Population (Dukcapil)"),
+    Kind.MEMBERSHIP: _("JKN membership (BPJS Kesehatan)"),
+    Kind.WELFARE: _("Welfare list (DTKS/DTSEN)"),
+    Kind.STUNTING: _("Stunting (e-PPGBM)"),
+    Kind.PREGNANCY: _("Pregnant women"),
+    Kind.LAYOFFS: _("Layoffs (PHK)"),
+    Kind.WORKERS: _("Formal workers"),
+}
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Register"), choices=list(KIND_LABELS.items()))
+    as_of = forms.DateField(
+        label=_("Data as of"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+    )
+    file = forms.FileField(
+        label=_("File (CSV, XLSX or Parquet)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.parquet"}),
+    )
+    replace = forms.BooleanField(
+        label=_("Replace the snapshot of this register and date if there is one"), required=False
+    )
