@@ -1,0 +1,127 @@
+"""The import pages: upload, background import through the task queue, summary, rejects."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from pesiar.accounts.models import AccessLog
+from pesiar.accounts.services import ensure_user
+from pesiar.registers.models import Finding, ImportJob, Snapshot
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+WELFARE = (
+    "nik;kk;decile;village_code\n"
+    "1502054107900001;1502050101100001;3;15.02.05.1002\n"
+    "1502054107900001;1502050101100001;3;15.02.05.1002\n"
+    "1502054107900002;1502050101100001;11;15.02.05.1002\n"
+    "1572011505850003;1572010101100002;2;15.72.01.1001\n"
+)
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "data"
+    return settings.DATA_DIR
+
+
+def login(client, username, role, scopes, **extra):
+    user = ensure_user(username, role=role, scopes=scopes, password="x-Rahasia-123", **extra)
+    client.force_login(user)
+    return user
+
+
+def upload(client, content: bytes, name="dtks.csv", kind="welfare", replace=False):
+    return client.post(
+        reverse("registers:list"),
+        {
+            "kind": kind,
+            "as_of": "2024-06-01",
+            "file": SimpleUploadedFile(name, content, content_type="text/csv"),
+            "replace": "on" if replace else "",
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_officer_imports_a_file_and_reads_its_summary_and_rejects(client, settings, data_dir):
+    settings.TASKS = IMMEDIATE
+    officer = login(client, "dinsos-merangin", "regency", ["15.02"], office="dinsos")
+    response = upload(client, WELFARE.encode())
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response.url == reverse("registers:job", args=[job.pk])
+    assert job.status == ImportJob.Status.DONE, job.message
+    assert (job.result["rows_read"], job.result["accepted"], job.result["rejected"]) == (4, 2, 2)
+    assert not job.upload_path.exists()  # the upload is not kept once imported
+
+    snapshot = job.snapshot
+    page = client.get(response.url).content.decode()
+    assert "dtks.csv" in page and reverse("registers:snapshot", args=[snapshot.pk]) in page
+    assert snapshot.source_name == "dtks.csv" and snapshot.created_by == officer
+    detail = client.get(reverse("registers:snapshot", args=[snapshot.pk])).content.decode()
+    assert "DECILE_INVALID" in detail and "DUPLICATE_ROW" in detail
+    # Findings of the officer's villages show; those of Kota Sungai Penuh (15.72) do not.
+    assert "15.02.05.1002" in detail and "15.72.01.1001" not in detail
+
+    rejects = client.get(reverse("registers:rejects", args=[snapshot.pk]))
+    body = b"".join(rejects.streaming_content).decode()
+    assert "DECILE_INVALID" in body and ",3," in body  # the duplicate, on line 3
+    log = AccessLog.objects.get(user=officer)
+    assert (log.kind, log.rows) == ("export", 2)
+
+
+@pytest.mark.django_db
+def test_a_file_that_cannot_be_imported_says_why_with_the_users_file_name(
+    client, settings, data_dir
+):
+    settings.TASKS = IMMEDIATE
+    login(client, "bpjs", "branch", ["15.02"])
+    upload(client, b"nomor;desil\n1;2\n", name="salah.csv")
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED
+    assert "salah.csv" in job.message and "missing required column" in job.message
+    assert str(data_dir) not in job.message
+    assert not Snapshot.objects.exists()
+    page = client.get(reverse("registers:job", args=[job.pk])).content.decode()
+    assert "missing required column" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_queued_imports(client, data_dir):
+    """With the database queue (the real set-up), nothing happens until the worker runs."""
+    login(client, "jambi", "province", ["15"])
+    upload(client, WELFARE.encode())
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.QUEUED
+    page = client.get(reverse("registers:job", args=[job.pk])).content.decode()
+    assert 'http-equiv="refresh"' in page  # follows progress by itself
+    call_command("db_worker", "--batch", "--no-startup-delay")
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE and job.snapshot.accepted == 2
+    assert Finding.objects.unscoped(reason="test").filter(snapshot=job.snapshot).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "scopes"), [("agent", ["15.02.05.1002"]), ("viewer", ["15"])])
+def test_agents_and_viewers_do_not_import(client, data_dir, role, scopes):
+    login(client, f"u-{role}", role, scopes)
+    assert client.get(reverse("registers:list")).status_code == 403
+    assert upload(client, WELFARE.encode()).status_code == 403
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_rejects_are_only_for_the_importer_and_the_admin(client, settings, data_dir):
+    settings.TASKS = IMMEDIATE
+    login(client, "dinsos-merangin", "regency", ["15.02"], office="dinsos")
+    upload(client, WELFARE.encode())
+    snapshot = Snapshot.objects.get()
+    url = reverse("registers:rejects", args=[snapshot.pk])
+    login(client, "dinkes-tebo", "regency", ["15.09"], office="dinkes")
+    assert client.get(url).status_code == 404
+    assert (
+        "rejects.csv"
+        not in client.get(reverse("registers:snapshot", args=[snapshot.pk])).content.decode()
+    )
+    login(client, "admin", "admin", [])
+    assert client.get(url).status_code == 200
