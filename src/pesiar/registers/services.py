@@ -27,7 +27,7 @@ from django.utils import timezone
 from pesiar.regions.models import Level, Region
 from pesiar.registers import validate
 from pesiar.registers.models import Finding, Snapshot
-from pesiar.registers.schema import REGISTERS, Kind
+from pesiar.registers.schema import REGISTERS, Kind, Type
 from pesiar.registers.sources import (
     Mapping,
     Source,
@@ -163,29 +163,35 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def read_sql(source: Source) -> str:
-    """A relation with `k` (CSV: record number among the rows the reader accepted; XLSX:
-    the sheet row; Parquet: the row number) and the raw columns c0..cN as text."""
+def load_raw(con: duckdb.DuckDBPyConnection, source: Source, progress: Progress | None) -> str:
+    """Table `raw` with the source's columns as text, in file order; returns the relation
+    that gives each row its `k` (CSV: record number among the rows the reader accepted;
+    XLSX: the sheet row; Parquet: the row number) and the raw columns c0..cN."""
     names = [f"c{i}" for i in range(len(source.header))]
     if source.format == "parquet":
         cols = ", ".join(
             f"CAST({ident(h)} AS VARCHAR) AS {n}" for h, n in zip(source.header, names, strict=True)
         )
-        return (
-            f"SELECT file_row_number + 1 AS k, {cols} "
-            f"FROM read_parquet({_sql_path(source.path)}, file_row_number = true)"
-        )
+        reader = f"SELECT {cols} FROM read_parquet({_sql_path(source.path)})"
+    else:
+        reader = f"SELECT * FROM {csv_reader(source, names)}"
+    # A table keeps insertion (file) order, so rowid numbers the rows without a window,
+    # which would read the file on one thread.
+    execute(con, f"CREATE TEMP TABLE raw AS {reader}", "read", progress)
+    if source.has_line_column:
+        return f"(SELECT CAST(__line AS BIGINT) AS k, {', '.join(names)} FROM raw)"
+    return f"(SELECT rowid + 1 AS k, {', '.join(names)} FROM raw)"
+
+
+def csv_reader(source: Source, names: list[str]) -> str:
     all_names = (["__line"] if source.has_line_column else []) + names
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in all_names) + "}"
     delim = source.delimiter.replace("'", "''")
-    reader = (
+    return (
         f"read_csv({_sql_path(source.path)}, delim = '{delim}', quote = '\"', escape = '\"', "
         f"header = true, auto_detect = false, columns = {columns}, store_rejects = true, "
         "strict_mode = true, null_padding = false, max_line_size = 1048576)"
     )
-    if source.has_line_column:
-        return f"SELECT CAST(__line AS BIGINT) AS k, {', '.join(names)} FROM {reader}"
-    return f"SELECT row_number() OVER () AS k, {', '.join(names)} FROM {reader}"
 
 
 def collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> int:
@@ -257,18 +263,21 @@ def source_expressions(
     return out
 
 
-def find_duplicates(con: duckdb.DuckDBPyConnection, kind: Kind, raw_columns: list[str]) -> None:
+def find_duplicates(
+    con: duckdb.DuckDBPyConnection, kind: Kind, rows: str, raw_columns: list[str]
+) -> None:
     """Tables `dup` (exact copies of an earlier row: rejected) and `shared_<key>` (a key on
     several different accepted rows: a finding), then view `final` with `has_error` and
-    `all_warnings` for every row."""
-    cols = ", ".join(raw_columns)
+    `all_warnings` for every row. Only rows whose hash repeats are compared in full."""
+    cols = ", ".join(f"r.{c}" for c in raw_columns)
     con.execute(
         f"""
         CREATE TEMP TABLE dup AS
         SELECT k, first_line FROM (
-            SELECT k, row_number() OVER (PARTITION BY {cols} ORDER BY line) AS rank,
-                   min(line) OVER (PARTITION BY {cols}) AS first_line
-            FROM lined WHERE h IN (SELECT h FROM checked GROUP BY h HAVING count(*) > 1)
+            SELECT r.k, row_number() OVER (PARTITION BY {cols} ORDER BY l.line) AS rank,
+                   min(l.line) OVER (PARTITION BY {cols}) AS first_line
+            FROM {rows} r JOIN lined l ON l.k = r.k
+            WHERE l.h IN (SELECT h FROM checked GROUP BY h HAVING count(*) > 1)
         ) WHERE rank > 1
         """
     )
@@ -455,18 +464,25 @@ def validate_to_parquet(
         validate.prepare(con, villages)
         raw_columns = [f"c{i}" for i in range(len(source.header))]
         sources = source_expressions(kind, mapping, source.header)
-        checked = validate.checked_sql(
-            kind, sources, raw_columns, as_of, relation=f"({read_sql(source)})"
-        )
-        execute(
-            con,
-            f"CREATE TEMP TABLE checked AS SELECT *, hash({', '.join(raw_columns)}) AS h "
-            f"FROM ({checked})",
-            "validate",
-            progress,
-        )
+        rows = load_raw(con, source, progress)
+        date_formats = {
+            name: validate.guess_date_format(
+                [
+                    value
+                    for (value,) in con.execute(
+                        f"SELECT {expr} FROM {rows} WHERE nullif(trim({expr}), '') IS NOT NULL "
+                        "LIMIT 1000"
+                    ).fetchall()
+                ]
+            )
+            for name, (expr, _header) in sources.items()
+            if register.column(name).type == Type.DATE
+        }
+        statements = validate.checked_tables(kind, sources, raw_columns, as_of, rows, date_formats)
+        for statement in statements:
+            execute(con, statement, "validate", progress)
         reader_rejected = collect_reader_rejects(con, source)
-        find_duplicates(con, kind, raw_columns)
+        find_duplicates(con, kind, rows, raw_columns)
         canonical = ", ".join(c.name for c in register.columns)
         execute(
             con,
@@ -479,7 +495,7 @@ def validate_to_parquet(
             "write",
             progress,
         )
-        write_rejects(con, kind, sources, raw_columns, source.header, as_of, out)
+        write_rejects(con, kind, rows, sources, raw_columns, source.header, as_of, out)
         total, accepted, rejected, warned = con.execute(
             """
             SELECT count(*), count(*) FILTER (WHERE NOT has_error),
@@ -524,6 +540,7 @@ def validate_to_parquet(
 def write_rejects(
     con: duckdb.DuckDBPyConnection,
     kind: Kind,
+    rows: str,
     sources: dict[str, tuple[str, str]],
     raw_columns: list[str],
     header: list[str],
@@ -533,12 +550,11 @@ def write_rejects(
     """rejects.csv: line, first reason, its column and message, all reasons, then the row as
     it was (the original text for rows the reader could not split into columns)."""
     con.execute(
-        f"CREATE TEMP TABLE rejected_raw AS SELECT k, line, is_dup, dup_first_line, "
-        f"{', '.join(raw_columns)} FROM final WHERE has_error"
+        f"CREATE TEMP TABLE rejected_raw AS SELECT f.k, f.line, f.is_dup, f.dup_first_line, "
+        f"{', '.join('r.' + c for c in raw_columns)} "
+        f"FROM final f JOIN {rows} r ON r.k = f.k WHERE f.has_error"
     )
-    described = validate.checked_sql(
-        kind, sources, raw_columns, as_of, relation="rejected_raw", messages=True
-    )
+    described = validate.checked_sql(kind, sources, raw_columns, as_of, relation="rejected_raw")
     originals = ", ".join(
         f"r.{c} AS {ident(_reject_column_name(h))}"
         for c, h in zip(raw_columns, header, strict=True)

@@ -67,6 +67,23 @@ ID_LENGTH = {Type.NIK: 16, Type.KK: 16, Type.NOKA: 13}
 ID_PREFIX = {Type.NIK: "NIK", Type.KK: "KK", Type.NOKA: "NOKA"}
 
 
+def guess_date_format(values: list[str]) -> str:
+    """The format in DATE_FORMATS that reads most of `values` (a sample of one column)."""
+    from datetime import datetime
+
+    def reads(fmt: str) -> int:
+        count = 0
+        for value in values:
+            try:
+                datetime.strptime(value.strip(), fmt)
+            except ValueError:
+                continue
+            count += 1
+        return count
+
+    return max(DATE_FORMATS, key=reads)
+
+
 def _classify(value: str | None) -> str:
     digits, reason = nik.classify(value)
     return digits if reason is None else "E:" + reason
@@ -142,12 +159,12 @@ class Problem:
         self.condition, self.code, self.column = condition, code, column
         self.severity, self.message = severity, message
 
-    def code_sql(self) -> str:
-        return f"CASE WHEN {self.condition} THEN {q(self.code)} END"
+    def code_sql(self, flag: str) -> str:
+        return f"CASE WHEN {flag} THEN {q(self.code)} END"
 
-    def struct_sql(self) -> str:
+    def struct_sql(self, flag: str) -> str:
         return (
-            f"CASE WHEN {self.condition} THEN {{'code': {q(self.code)}, "
+            f"CASE WHEN {flag} THEN {{'code': {q(self.code)}, "
             f"'column': {q(self.column)}, 'severity': {q(self.severity)}, "
             f"'message': {self.message}}} END"
         )
@@ -169,6 +186,7 @@ class Check:
         self.inter: list[tuple[int, str, str]] = []  # (level, alias, expression)
         self.problems: list[Problem] = []
         self.src, self.value = f"src_{column.name}", f"t_{column.name}"
+        self.date_format = DATE_FORMATS[0]
 
     @property
     def name(self) -> str:
@@ -286,23 +304,29 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
             nik_date_problems(check, d, helpers)
     elif t in (Type.TEXT, Type.CODE):
         value = f"nullif(trim({src}), '')"
-        check.add(2, check.value, f"upper({value})" if t == Type.CODE else value)
+        check.add(1, check.value, f"upper({value})" if t == Type.CODE else value)
         check.blank_problem()
     elif t == Type.DATE:
         tr = check.add(1, f"tr_{n}", f"trim({src})")
+        # The file's own format first (one format is cheap, a list of ten is not); then an
+        # Excel serial day number, then every common form.
+        main = check.add(
+            2, f"main_{n}", f"CAST(try_strptime({tr}, {q(check.date_format)}) AS DATE)"
+        )
         formats = "[" + ", ".join(q(f) for f in DATE_FORMATS) + "]"
         serial = f"TRY_CAST(split_part({tr}, '.', 1) AS INTEGER)"
         v = check.add(
-            2,
+            3,
             f"v_{n}",
-            f"CASE WHEN regexp_full_match({tr}, '[0-9]{{1,5}}(\\.0+)?') "
+            f"CASE WHEN {main} IS NOT NULL THEN {main} "
+            f"WHEN regexp_full_match({tr}, '[0-9]{{1,5}}(\\.0+)?') "
             f"AND {serial} BETWEEN 1 AND 109573 THEN DATE '1899-12-30' + {serial} "
             f"ELSE CAST(try_strptime({tr}, {formats}) AS DATE) END",
         )
         in_range = f"{v} BETWEEN DATE '1880-01-01' AND DATE '2199-12-31'"
         if n in ("birth_date", "death_date", "layoff_date"):
             check.add(
-                3, check.value, f"CASE WHEN {in_range} AND {v} <= DATE '{as_of_iso}' THEN {v} END"
+                4, check.value, f"CASE WHEN {in_range} AND {v} <= DATE '{as_of_iso}' THEN {v} END"
             )
             check.problem(
                 f"{v} > DATE '{as_of_iso}' AND {in_range}",
@@ -310,7 +334,7 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
                 message(f"{h}: ", shown(src), f" is after the snapshot date {as_of_iso}"),
             )
         else:
-            check.add(3, check.value, f"CASE WHEN {in_range} THEN {v} END")
+            check.add(4, check.value, f"CASE WHEN {in_range} THEN {v} END")
         check.blank_problem()
         check.invalid(
             "DATE_INVALID",
@@ -323,13 +347,13 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
         digits = check.add(
             1,
             f"digits_{n}",
-            f"CASE WHEN NOT regexp_full_match(coalesce({src}, ''), '{dotted_form}') "
-            f"THEN regexp_replace(coalesce({src}, ''), '[.\\s]', '', 'g') END",
+            f"CASE WHEN regexp_full_match(coalesce({src}, ''), '{dotted_form}') THEN {src} "
+            f"ELSE regexp_replace(coalesce({src}, ''), '[.\\s]', '', 'g') END",
         )
         dotted = check.add(
             2,
             f"dotted_{n}",
-            f"CASE WHEN {digits} IS NULL THEN {src} "
+            f"CASE WHEN regexp_full_match({digits}, '{dotted_form}') THEN {digits} "
             f"WHEN regexp_full_match({digits}, '[0-9]{{10}}') THEN substr({digits}, 1, 2) "
             f"|| '.' || substr({digits}, 3, 2) || '.' || substr({digits}, 5, 2) || '.' || "
             f"substr({digits}, 7, 4) END",
@@ -489,46 +513,52 @@ def nik_date_problems(check: Check, d: str, helpers: dict[str, str]) -> None:
         )
 
 
-def checked_sql(
+# Levels up to this one are materialised before the rest is computed (see checked_tables).
+MATERIALISED_LEVEL = 1
+
+
+def _plan(
     kind: Kind,
     sources: dict[str, tuple[str, str]],
-    raw_columns: list[str],
     as_of: date,
-    relation: str = "raw",
-    messages: bool = False,
-) -> str:
-    """SELECT over `relation` (columns k and the raw columns c0..cN) giving k, the raw
-    columns, each canonical typed column, and the problems found.
-
-    `sources` maps canonical name -> (SQL expression over the raw columns, header text).
-    Without messages (the fast pass over every row): `errors` and `warnings`, lists of codes.
-    With messages (for the rejected rows only): `problems`, a list of structs
-    {code, column, severity, message}.
-    """
+    date_formats: dict[str, str] | None = None,
+) -> tuple[list, dict[int, list[str]], list[Problem]]:
     register = REGISTERS[kind]
     present = [c for c in register.columns if c.name in sources]
     helpers = {name: f"t_{name}" for name in ("sex", "birth_date") if name in sources}
-    checks = []
+    levels: dict[int, list[str]] = {}
+    found: list[Problem] = []
     for column in present:
         source, header = sources[column.name]
         check = Check(column, header, kind, as_of)
+        check.date_format = (date_formats or {}).get(column.name, check.date_format)
         column_sql(check, source, helpers)
-        checks.append(check)
-    levels: dict[int, list[str]] = {}
-    for check in checks:
         for level, alias, expression in check.inter:
             levels.setdefault(level, []).append(f"{expression} AS {alias}")
-    # Each level is its own SELECT over the one below, so aliases are computed once.
-    sql = f"SELECT k, {', '.join(raw_columns)} FROM {relation}"
+        found.extend(check.problems)
+    return present, levels, found
+
+
+def _stack(sql: str, levels: dict[int, list[str]], wanted) -> str:
+    """Each level its own SELECT over the one below."""
     for level in sorted(levels):
-        sql = f"SELECT *, {', '.join(levels[level])} FROM ({sql})"
-    found = [p for check in checks for p in check.problems]
+        if wanted(level):
+            sql = f"SELECT *, {', '.join(levels[level])} FROM ({sql})"
+    return sql
+
+
+def _outputs(kind: Kind, sources, present, found, messages: bool) -> tuple[str, list[str]]:
+    """The flags SELECT list, and the typed columns and problem lists."""
+    register = REGISTERS[kind]
+    flags = {id(p): f"flag_{i}" for i, p in enumerate(found)}
+    conditions = ", ".join(f"coalesce({p.condition}, false) AS {flags[id(p)]}" for p in found)
     typed = [f"t_{c.name} AS {c.name}" for c in present]
     typed += [f"NULL::{sql_type(c)} AS {c.name}" for c in register.columns if c.name not in sources]
     if messages:
         lists = [
-            "list_filter([" + ", ".join(p.struct_sql() for p in found) + "], "
-            "lambda p: p IS NOT NULL) AS problems"
+            "list_filter(["
+            + ", ".join(p.struct_sql(flags[id(p)]) for p in found)
+            + "], lambda p: p IS NOT NULL) AS problems"
         ]
     else:
         # Most rows have no problem: build the lists only for the rows that do.
@@ -538,14 +568,64 @@ def checked_sql(
             if not mine:
                 lists.append(f"[]::VARCHAR[] AS {name}")
                 continue
-            any_problem = " OR ".join(f"coalesce({p.condition}, false)" for p in mine)
-            codes = ", ".join(p.code_sql() for p in mine)
+            any_problem = " OR ".join(flags[id(p)] for p in mine)
+            codes = ", ".join(p.code_sql(flags[id(p)]) for p in mine)
             lists.append(
                 f"CASE WHEN {any_problem} THEN list_filter([{codes}]::VARCHAR[], "
                 f"lambda p: p IS NOT NULL) ELSE []::VARCHAR[] END AS {name}"
             )
-    select = ", ".join(["k", *raw_columns, *typed, *lists])
-    return f"SELECT {select} FROM ({sql})"
+    return conditions, typed + lists
+
+
+def checked_sql(
+    kind: Kind,
+    sources: dict[str, tuple[str, str]],
+    raw_columns: list[str],
+    as_of: date,
+    relation: str = "raw",
+) -> str:
+    """SELECT over `relation` (columns k and the raw columns c0..cN) giving k, the raw
+    columns, each canonical typed column, and `problems`: a list of structs
+    {code, column, severity, message}. For the few rows that are rejected."""
+    present, levels, found = _plan(kind, sources, as_of)
+    sql = _stack(f"SELECT k, {', '.join(raw_columns)} FROM {relation}", levels, lambda _: True)
+    conditions, outputs = _outputs(kind, sources, present, found, messages=True)
+    if conditions:
+        sql = f"SELECT *, {conditions} FROM ({sql})"
+    return f"SELECT {', '.join(['k', *raw_columns, *outputs])} FROM ({sql})"
+
+
+def checked_tables(
+    kind: Kind,
+    sources: dict[str, tuple[str, str]],
+    raw_columns: list[str],
+    as_of: date,
+    relation: str,
+    date_formats: dict[str, str] | None = None,
+) -> list[str]:
+    """Statements that build table `checked` (k, h: hash of the raw row, the typed columns,
+    `errors` and `warnings`: lists of codes) for every row of `relation`.
+
+    DuckDB inlines an alias wherever it is used, so a long chain of aliases would be
+    recomputed many times over; the normalised values (levels up to MATERIALISED_LEVEL)
+    are therefore materialised first, in table `normalised`.
+    """
+    present, levels, found = _plan(kind, sources, as_of, date_formats)
+    cols = ", ".join(raw_columns)
+    first = _stack(
+        f"SELECT k, {cols} FROM {relation}", levels, lambda level: level <= MATERIALISED_LEVEL
+    )
+    drop = [cols] + [f"src_{c.name}" for c in present]
+    conditions, outputs = _outputs(kind, sources, present, found, messages=False)
+    second = _stack("SELECT * FROM normalised", levels, lambda level: level > MATERIALISED_LEVEL)
+    if conditions:
+        second = f"SELECT *, {conditions} FROM ({second})"
+    return [
+        f"CREATE TEMP TABLE normalised AS SELECT * EXCLUDE ({', '.join(drop)}), "
+        f"hash({cols}) AS h FROM ({first})",
+        f"CREATE TEMP TABLE checked AS SELECT {', '.join(['k', 'h', *outputs])} FROM ({second})",
+        "DROP TABLE normalised",
+    ]
 
 
 def sql_type(column: Column) -> str:
