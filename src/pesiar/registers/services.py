@@ -1,13 +1,12 @@
 """Importing a register extract as an immutable snapshot.
 
-Steps: read the source (format, encoding, delimiter, header mapping) -> load it into a
-file-backed DuckDB work database (bounded memory, spills to disk) -> validate every row in
-SQL -> write accepted rows to Parquet and rejects to CSV in a staging folder -> in one
-database transaction, record the snapshot and move its folder into place.
+Steps: read the source (format, encoding, delimiter, header mapping) -> load it into DuckDB
+(a memory limit, spilling to the staging folder beyond it) -> validate every row in SQL ->
+write accepted rows to Parquet and rejects to CSV in a staging folder -> in one database
+transaction, record the snapshot and move its folder into place.
 """
 
 import hashlib
-import json
 import os
 import shutil
 import socket
@@ -382,7 +381,6 @@ def import_register(
         if result.rows_read != result.accepted + result.rejected:
             raise AssertionError(f"rows_read {counts[0]} != accepted + rejected for {path}")
         say("commit", None)
-        (out / "owner").unlink()
         with transaction.atomic():
             if existing is not None:  # first, so that one current snapshot per date holds
                 Snapshot.objects.filter(pk=existing.pk).update(superseded_at=timezone.now())
@@ -430,6 +428,8 @@ def import_register(
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # Until this point a cleanup by another import leaves the folder alone (its owner runs).
+    (final / "owner").unlink(missing_ok=True)
     result.snapshot_id = snapshot.pk
     result.rejects_file = str(snapshot.rejects_file) if result.rejected else None
     result.seconds = time.perf_counter() - started
@@ -593,7 +593,3 @@ def write_rejects(
 def _reject_column_name(header: str) -> str:
     reserved = {"line", "reason", "column", "message", "reasons", "original_line"}
     return f"{header} (source)" if header.strip().lower() in reserved else header
-
-
-def result_json(result: ImportResult) -> str:
-    return json.dumps(result.as_dict(), ensure_ascii=False, sort_keys=False)
