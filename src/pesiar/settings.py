@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "pesiar.accounts",
     "pesiar.regions",
     "pesiar.registers",
+    "pesiar.linkage",
+    "pesiar.coverage",
     "pesiar.demo",
 ]
 
@@ -185,6 +187,12 @@ LOGGING = {
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 PESIAR = {
-    "TARGET_COVERAGE_PCT": 98.0,
-    "TARGET_ACTIVE_PCT": 75.0,
+    # RPJMN targets: coverage (registered / residents) and activity (active / residents), in %.
+    "TARGET_COVERAGE_PCT": float(os.environ.get("PESIAR_TARGET_COVERAGE") or 98),
+    "TARGET_ACTIVE_PCT": float(os.environ.get("PESIAR_TARGET_ACTIVE") or 75),
+    # UHC class of a region by coverage %: the first threshold it reaches, highest first.
+    "UHC_CLASSES": [(98, "PARIPURNA"), (95, "UTAMA"), (80, "MADYA"), (0, "PRATAMA")],
+    # Probabilistic linkage: links at or above UPPER are accepted; [LOWER, UPPER) go to review.
+    "LINK_UPPER": 0.95,
+    "LINK_LOWER": 0.50,
 }

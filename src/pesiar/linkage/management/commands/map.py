@@ -1,0 +1,45 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pesiar.linkage.pipeline import MapError, run_map
+
+
+class Command(BaseCommand):
+    help = (
+        "Petakan: link residents to JKN participants (NIK, then probabilistic) and compute "
+        "coverage and activity for every region, for --as-of (or the latest snapshots before)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--as-of", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+
+    def handle(self, *args, as_of: date, **options) -> None:
+        say = self.stdout.write
+        try:
+            run = run_map(as_of, progress=lambda step: self.stderr.write(f"{step} ..."))
+        except MapError as exc:
+            raise CommandError(str(exc)) from exc
+        for label, snapshot in (("population", run.population), ("membership", run.membership)):
+            note = "" if snapshot.as_of == as_of else f" (latest before {as_of})"
+            say(
+                f"{label}: #{snapshot.pk} of {snapshot.as_of}{note}, {snapshot.source_name}"
+            )
+        c = run.counts
+        say(
+            f"residents {c['population']:,} living ({c['residents']:,} in the register); "
+            f"participants {c['participants']:,}"
+        )
+        say(f"stage 1, NIK: {c['exact_links']:,} links")
+        say(
+            f"stage 2, probabilistic: {c['probabilistic_links']:,} links, "
+            f"{c['review_pending']:,} pairs to review, "
+            f"{c['review_accepted_earlier'] + c['review_rejected_earlier']:,} decided earlier"
+        )
+        say(
+            f"participants without a resident: {c['participants_without_resident']:,}; "
+            f"of deceased residents: {c['participants_of_deceased']:,}"
+        )
+        say(f"indicators for {c['regions']:,} regions")
+        say("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items()))
+        say(self.style.SUCCESS(f"map #{run.pk} of {as_of} done."))
