@@ -93,7 +93,7 @@ REGISTERS: dict[Kind, Register] = {
         Kind.MEMBERSHIP,
         (
             Column("noka", Type.NOKA, ("NOKA", "NO_KARTU")),
-            Column("nik", Type.NIK, ("NIK", "NO_KTP"), on_bad=WARN, blank_ok=True),
+            Column("nik", Type.NIK, ("NIK", "NO_KTP"), on_bad=WARN),
             Column("name", Type.TEXT, ("NAMA",)),
             Column("sex", Type.SEX, ("JENIS_KELAMIN",), on_bad=WARN),
             Column("birth_date", Type.DATE, ("TGL_LAHIR",), on_bad=WARN),

@@ -335,7 +335,7 @@ def import_register(
     say = progress or (lambda _label, _fraction: None)
     say("checksum", None)
     sha = file_sha256(path)
-    same = Snapshot.objects.current().filter(kind=kind, sha256=sha).first()
+    same = Snapshot.objects.current().filter(kind=kind, as_of=as_of, sha256=sha).first()
     if same is not None:
         result.duplicate_of = same.pk
         result.rows_read, result.accepted = same.rows_read, same.accepted
