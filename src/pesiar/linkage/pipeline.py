@@ -81,8 +81,8 @@ def load_inputs(
     )
     residents, alive = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE alive) FROM residents"
-    ).fetchone()
-    participants = con.execute("SELECT count(*) FROM participants").fetchone()[0]
+    ).fetchall()[0]
+    participants = con.execute("SELECT count(*) FROM participants").fetchall()[0][0]
     return {
         "residents": residents,
         "population": alive,
@@ -107,7 +107,7 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     )
     links, same_nik = con.execute(
         "SELECT (SELECT count(*) FROM links), (SELECT coalesce(sum(n - 1), 0) FROM by_nik)"
-    ).fetchone()
+    ).fetchall()[0]
     return {"exact_links": links, "participants_sharing_a_nik": int(same_nik)}
 
 
@@ -233,7 +233,7 @@ def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
                         WHERE pid NOT IN (SELECT pid FROM links)),
                        (SELECT count(*) FROM links JOIN residents USING (rid) WHERE NOT alive)
                 """
-            ).fetchone(),
+            ).fetchall()[0],
             strict=True,
         )
     )
