@@ -8,8 +8,9 @@ staff decisions on review pairs hold for later runs. Each living resident then g
 Duplicate NIKs are resolved by a fixed rule and counted, never double-counted:
 - population: one resident per NIK, the first line of the file (the others are listed at
   import as NIK_SHARED);
-- membership: per NIK, the active participant if there is one, else the first line; the
-  other participants on that NIK stay unlinked and count as participants without a resident.
+- membership: per NIK, the participant whose birth date and name agree with the resident,
+  then the active one, then the first line; the others on that NIK go to the probabilistic
+  stage, and if they find no resident they count as participants without a resident.
 """
 
 import os
@@ -26,10 +27,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from pesiar.coverage.services import indicator_table, store_indicators
+from pesiar.linkage import names
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 from pesiar.registers.models import Snapshot
 
 Progress = Callable[[str], None]
+# Jaro-Winkler similarity of normalised names above which two records name one person.
+NAME_AGREES = 0.85
 
 
 class MapError(ValueError):
@@ -93,22 +97,42 @@ def load_inputs(
 
 
 def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Table `links` from the NIK join, one participant per NIK (active first)."""
+    """Table `links` from the NIK join.
+
+    A mistyped NIK can be another resident's real NIK (a sibling born the same day differs in
+    the serial). So an exact NIK is taken only when the birth date or the name agrees too;
+    otherwise the pair is left for the probabilistic stage. Among several participants on one
+    NIK, the one that agrees best is taken, then the active one, then the first line.
+    """
+    resident_name = names.normalised_name_sql("r.name")
+    participant_name = names.normalised_name_sql("p.name")
     con.execute(
-        """
-        CREATE TEMP TABLE by_nik AS
-        SELECT nik, arg_min(pid, (status <> 'ACTIVE')::INT * 1e12 + pid) AS pid,
-               count(*) AS n
-        FROM participants WHERE nik IS NOT NULL GROUP BY nik;
+        f"""
+        CREATE TEMP TABLE nik_pairs AS
+        SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active,
+               coalesce(p.birth_date = r.birth_date, false) AS same_birth,
+               coalesce(jaro_winkler_similarity({resident_name}, {participant_name}), 0)
+                   >= {NAME_AGREES} AS same_name
+        FROM residents r JOIN participants p ON p.nik = r.nik;
         CREATE TEMP TABLE links AS
-        SELECT r.rid, b.pid, 'EXACT' AS method, 1.0::DOUBLE AS probability
-        FROM residents r JOIN by_nik b ON b.nik = r.nik;
+        SELECT rid,
+               arg_max(pid, same_birth::INT * 4 + same_name::INT * 2 + active::INT
+                            - pid / 1e15) AS pid,
+               'EXACT' AS method, 1.0::DOUBLE AS probability
+        FROM nik_pairs WHERE same_birth OR same_name GROUP BY rid;
         """
     )
-    links, same_nik = con.execute(
-        "SELECT (SELECT count(*) FROM links), (SELECT coalesce(sum(n - 1), 0) FROM by_nik)"
+    links, pairs, disagreeing = con.execute(
+        """
+        SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM nik_pairs),
+               (SELECT count(*) FROM nik_pairs WHERE NOT (same_birth OR same_name))
+        """
     ).fetchall()[0]
-    return {"exact_links": links, "participants_sharing_a_nik": int(same_nik)}
+    return {
+        "exact_links": links,
+        "participants_sharing_a_nik": pairs - links - disagreeing,
+        "nik_matches_disagreeing": disagreeing,
+    }
 
 
 def stage_probabilistic(

@@ -356,8 +356,9 @@ def link_probabilistic(
     """
     from splink import DuckDBAPI, Linker
 
-    if not 0 < lower <= upper <= 1:
-        raise ValueError(f"need 0 < lower <= upper <= 1, got lower={lower}, upper={upper}")
+    if not 0 < lower <= min(upper, 1):
+        # upper above 1 is allowed: nothing is accepted without review.
+        raise ValueError(f"need 0 < lower <= upper, got lower={lower}, upper={upper}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / "model.json"

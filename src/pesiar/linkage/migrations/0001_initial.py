@@ -6,64 +6,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registers', '0002_importjob'),
+        ("registers", "0002_importjob"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LinkRun',
+            name="LinkRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(db_index=True, verbose_name='as of')),
-                ('status', models.CharField(choices=[('RUNNING', 'running'), ('DONE', 'done'), ('FAILED', 'failed')], default='RUNNING', max_length=10)),
-                ('folder', models.CharField(help_text='relative to PESIAR_DATA_DIR', max_length=255)),
-                ('counts', models.JSONField(default=dict)),
-                ('seconds', models.JSONField(default=dict)),
-                ('parameters', models.JSONField(default=dict)),
-                ('message', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registers.snapshot')),
-                ('population', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registers.snapshot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField(db_index=True, verbose_name="as of")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("RUNNING", "running"), ("DONE", "done"), ("FAILED", "failed")],
+                        default="RUNNING",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "folder",
+                    models.CharField(help_text="relative to PESIAR_DATA_DIR", max_length=255),
+                ),
+                ("counts", models.JSONField(default=dict)),
+                ("seconds", models.JSONField(default=dict)),
+                ("parameters", models.JSONField(default=dict)),
+                ("message", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registers.snapshot",
+                    ),
+                ),
+                (
+                    "population",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registers.snapshot",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-as_of', '-id'],
+                "ordering": ["-as_of", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewItem',
+            name="ReviewItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('village_code', models.CharField(db_index=True, max_length=13)),
-                ('resident_nik', models.CharField(max_length=16)),
-                ('noka', models.CharField(max_length=13)),
-                ('probability', models.FloatField()),
-                ('resident', models.JSONField(default=dict)),
-                ('participant', models.JSONField(default=dict)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_items', to='linkage.linkrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("village_code", models.CharField(db_index=True, max_length=13)),
+                ("resident_nik", models.CharField(max_length=16)),
+                ("noka", models.CharField(max_length=13)),
+                ("probability", models.FloatField()),
+                ("resident", models.JSONField(default=dict)),
+                ("participant", models.JSONField(default=dict)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_items",
+                        to="linkage.linkrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-probability'],
+                "ordering": ["-probability"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewDecision',
+            name="ReviewDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resident_nik', models.CharField(max_length=16)),
-                ('noka', models.CharField(max_length=13)),
-                ('village_code', models.CharField(db_index=True, max_length=13)),
-                ('decision', models.CharField(choices=[('ACCEPT', 'same person'), ('REJECT', 'different people')], max_length=6)),
-                ('decided_at', models.DateTimeField(auto_now=True)),
-                ('decided_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resident_nik", models.CharField(max_length=16)),
+                ("noka", models.CharField(max_length=13)),
+                ("village_code", models.CharField(db_index=True, max_length=13)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("ACCEPT", "same person"), ("REJECT", "different people")],
+                        max_length=6,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(auto_now=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('resident_nik', 'noka'), name='one_decision_per_pair')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("resident_nik", "noka"), name="one_decision_per_pair"
+                    )
+                ],
             },
         ),
     ]

@@ -22,15 +22,16 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for label, snapshot in (("population", run.population), ("membership", run.membership)):
             note = "" if snapshot.as_of == as_of else f" (latest before {as_of})"
-            say(
-                f"{label}: #{snapshot.pk} of {snapshot.as_of}{note}, {snapshot.source_name}"
-            )
+            say(f"{label}: #{snapshot.pk} of {snapshot.as_of}{note}, {snapshot.source_name}")
         c = run.counts
         say(
             f"residents {c['population']:,} living ({c['residents']:,} in the register); "
             f"participants {c['participants']:,}"
         )
-        say(f"stage 1, NIK: {c['exact_links']:,} links")
+        say(
+            f"stage 1, NIK: {c['exact_links']:,} links; {c['nik_matches_disagreeing']:,} NIK "
+            "matches left to stage 2 (birth date and name disagree)"
+        )
         say(
             f"stage 2, probabilistic: {c['probabilistic_links']:,} links, "
             f"{c['review_pending']:,} pairs to review, "

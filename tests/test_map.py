@@ -1,0 +1,144 @@
+"""Petakan end to end on the scenario: figures against the generator's truth."""
+
+import csv
+import io
+from datetime import date
+
+import duckdb
+import pytest
+from django.core.management import call_command
+
+from pesiar.coverage.models import Indicator
+from pesiar.demo.generator import generate
+from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
+from pesiar.linkage.pipeline import MapError, run_map
+from pesiar.registers.services import import_register
+
+AS_OF = date(2024, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    return generate(30_000, 4, tmp_path_factory.mktemp("scenario"))
+
+
+@pytest.fixture
+def imported(scenario, settings, tmp_path, db):
+    settings.DATA_DIR = tmp_path / "data"
+    for kind in ("population", "membership"):
+        import_register(kind, scenario.path(kind), AS_OF)
+    return scenario
+
+
+def truth(scenario, name):
+    with scenario.truth_path(name).open() as fh:
+        return {row["code"]: row for row in csv.DictReader(fh)}
+
+
+def figures(level):
+    rows = Indicator.objects.unscoped(reason="test").filter(as_of=AS_OF, level=level)
+    return {i.region_id: i for i in rows}
+
+
+def test_map_reproduces_the_truth_for_every_region(imported):
+    run = run_map(AS_OF)
+    assert run.status == LinkRun.Status.DONE
+    villages, true_villages = figures(4), truth(imported, "villages")
+    assert set(villages) == set(true_villages)
+    for code, t in true_villages.items():
+        got = villages[code]
+        assert got.population == int(t["population"]), code
+        assert abs(float(got.coverage_pct) - float(t["coverage_pct"])) <= 0.1, code
+        assert abs(float(got.active_pct) - float(t["active_pct"])) <= 0.1, code
+
+    merangin = figures(2)["15.02"]
+    assert (float(merangin.coverage_pct), float(merangin.active_pct)) == (78.42, 55.05)
+    assert (merangin.rank, merangin.rank_of) == (10, 11)
+    in_merangin = [i for c, i in villages.items() if c.startswith("15.02.")]
+    lowest = min(in_merangin, key=lambda i: (i.active / i.population, i.registered / i.population))
+    highest = max(in_merangin, key=lambda i: (i.active / i.population, i.registered / i.population))
+    assert (lowest.region.name, highest.region.name) == ("Dusun Baru", "Sungai Jering")
+    # a region is the sum of its villages
+    assert merangin.population == sum(i.population for i in in_merangin)
+    assert merangin.to_target_active == max(
+        0, -(-75 * merangin.population // 100) - merangin.active
+    )
+
+
+def test_links_are_right_against_the_truth(imported, settings):
+    run = run_map(AS_OF)
+    links = duckdb.sql(
+        f"""
+        SELECT l.method, l.nik = t.true_nik AS right
+        FROM read_parquet('{run.links_file}') l
+        JOIN read_parquet('{imported.truth_path("participants")}') t ON t.noka = l.noka
+        """
+    ).fetchall()
+    stage2 = [right for method, right in links if method == "PROBABILISTIC"]
+    exact = [right for method, right in links if method == "EXACT"]
+    assert all(exact)
+    assert sum(stage2) / len(stage2) >= 0.99  # precision of stage 2
+    # recall of stage 2: the true pairs that stage 1 could not find (NIK typo or blank)
+    missed_by_stage1 = duckdb.sql(
+        f"""
+        SELECT count(*) FROM read_parquet('{imported.truth_path("participants")}')
+        WHERE kind <> 'emigrant' AND nik_noise IS NOT NULL AND NOT duplicated
+        """
+    ).fetchall()[0][0]
+    assert sum(stage2) / missed_by_stage1 >= 0.95
+    assert run.counts["participants_without_resident"] >= 0
+    assert run.parameters["model"]["comparisons"]
+
+
+def test_review_decisions_hold_in_later_runs(imported):
+    # Everything from stage 2 goes to review when the upper threshold is out of reach.
+    first = run_map(AS_OF, upper=1.5)
+    items = list(ReviewItem.objects.unscoped(reason="test").filter(run=first))
+    assert len(items) == first.counts["review_pending"] > 10
+    accept, reject = items[:5], items[5:8]
+    for item, decision in [(i, "ACCEPT") for i in accept] + [(i, "REJECT") for i in reject]:
+        ReviewDecision.objects.create(
+            resident_nik=item.resident_nik,
+            noka=item.noka,
+            village_code=item.village_code,
+            decision=decision,
+        )
+    second = run_map(AS_OF, upper=1.5)
+    assert second.counts["review_accepted_earlier"] == 5
+    assert second.counts["review_rejected_earlier"] == 3
+    assert second.counts["review_pending"] == len(items) - 8
+    methods = dict(
+        duckdb.sql(f"SELECT noka, method FROM read_parquet('{second.links_file}')").fetchall()
+    )
+    assert all(methods.get(i.noka) == "REVIEW" for i in accept)
+    assert not any(i.noka in methods for i in reject)
+
+
+def test_map_uses_the_latest_snapshot_before_the_date_and_says_so(imported, capsys):
+    call_command("map", "--as-of", "2024-07-15")
+    out = capsys.readouterr().out
+    assert "population: #" in out and "(latest before 2024-07-15)" in out
+    assert "stage 1, NIK:" in out and "stage 2, probabilistic:" in out
+    call_command("indicators", "--as-of", "2024-07-15", "--level", "regency", "--format", "csv")
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][:10] == [
+        "code",
+        "name",
+        "population",
+        "registered",
+        "active",
+        "coverage_pct",
+        "active_pct",
+        "to_target_coverage",
+        "to_target_active",
+        "rank",
+    ]
+    merangin = next(r for r in rows if r[0] == "15.02")
+    assert merangin[5:7] == ["78.42", "55.05"] and merangin[9] == "10"
+
+
+@pytest.mark.django_db
+def test_map_without_snapshots_says_what_to_import(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    with pytest.raises(MapError, match="pesiar import population"):
+        run_map(AS_OF)
