@@ -102,9 +102,36 @@ def import_registers(scenario: Scenario, progress: Callable[[str], None]) -> Non
             )
 
 
+def map_coverage(scenario: Scenario, progress: Callable[[str], None]) -> None:
+    """Link residents to participants and compute the indicators (skipped when a finished
+    map of these snapshots exists)."""
+    from pesiar.linkage.models import LinkRun
+    from pesiar.linkage.pipeline import run_map, snapshots_for
+
+    population, membership = snapshots_for(scenario.as_of)
+    done = LinkRun.objects.filter(
+        as_of=scenario.as_of,
+        population=population,
+        membership=membership,
+        status=LinkRun.Status.DONE,
+    ).first()
+    if done is not None:
+        progress(f"map: already done (#{done.pk})")
+        return
+    run = run_map(scenario.as_of)
+    progress(
+        f"map #{run.pk}: {run.counts['exact_links']:,} NIK links, "
+        f"{run.counts['probabilistic_links']:,} probabilistic, "
+        f"{run.counts['review_pending']:,} to review"
+    )
+
+
 # Pipeline steps run on the demo scenario, in order; each takes the scenario and a progress
-# callback. Linkage and sweep join as they exist.
-PIPELINE: list[Callable[[Scenario, Callable[[str], None]], None]] = [import_registers]
+# callback. The sweep joins when it exists.
+PIPELINE: list[Callable[[Scenario, Callable[[str], None]], None]] = [
+    import_registers,
+    map_coverage,
+]
 
 
 def run_pipeline(scenario: Scenario, progress: Callable[[str], None]) -> None:
