@@ -104,16 +104,20 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     otherwise the pair is left for the probabilistic stage. Among several participants on one
     NIK, the one that agrees best is taken, then the active one, then the first line.
     """
-    resident_name = names.normalised_name_sql("r.name")
-    participant_name = names.normalised_name_sql("p.name")
+    resident_name = names.normalised_name_sql("r_name")
+    participant_name = names.normalised_name_sql("p_name")
     con.execute(
         f"""
         CREATE TEMP TABLE nik_pairs AS
-        SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active,
-               coalesce(p.birth_date = r.birth_date, false) AS same_birth,
-               coalesce(jaro_winkler_similarity({resident_name}, {participant_name}), 0)
-                   >= {NAME_AGREES} AS same_name
-        FROM residents r JOIN participants p ON p.nik = r.nik;
+        SELECT *,
+               CASE WHEN same_birth THEN true  -- names compared only where the dates differ
+                    ELSE coalesce(jaro_winkler_similarity({resident_name}, {participant_name}),
+                                  0) >= {NAME_AGREES} END AS same_name
+        FROM (
+            SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active, r.name AS r_name,
+                   p.name AS p_name, coalesce(p.birth_date = r.birth_date, false) AS same_birth
+            FROM residents r JOIN participants p ON p.nik = r.nik
+        );
         CREATE TEMP TABLE links AS
         SELECT rid,
                arg_max(pid, same_birth::INT * 4 + same_name::INT * 2 + active::INT
