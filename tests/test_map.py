@@ -7,7 +7,10 @@ from datetime import date
 import duckdb
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
+from pesiar.accounts.models import AccessLog
+from pesiar.accounts.services import ensure_user
 from pesiar.coverage.models import Indicator
 from pesiar.demo.generator import generate
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
@@ -142,3 +145,57 @@ def test_map_without_snapshots_says_what_to_import(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     with pytest.raises(MapError, match="pesiar import population"):
         run_map(AS_OF)
+
+
+@pytest.fixture
+def review_run(scenario, settings, tmp_path, db):
+    settings.DATA_DIR = tmp_path / "data"
+    for kind in ("population", "membership"):
+        import_register(kind, scenario.path(kind), AS_OF)
+    return run_map(AS_OF, upper=1.5)  # nothing accepted without review
+
+
+def login(client, username, role, scopes, **extra):
+    user = ensure_user(username, role=role, scopes=scopes, password="x-Rahasia-123", **extra)
+    client.force_login(user)
+    return user
+
+
+def test_officer_reviews_pairs_side_by_side_and_the_decision_is_kept(client, review_run):
+    officer = login(client, "bpjs", "branch", ["15.02"])
+    page = client.get(reverse("linkage:review")).content.decode()
+    mine = ReviewItem.objects.for_user(officer)
+    assert mine.exists() and mine.count() < ReviewItem.objects.unscoped(reason="t").count()
+    item = mine.first()
+    assert item.resident["name"] in page
+    detail = client.get(reverse("linkage:review_item", args=[item.pk])).content.decode()
+    assert item.participant["name"] in detail and item.noka in detail
+    assert item.resident_nik in detail  # branch officers see the full NIK
+    response = client.post(reverse("linkage:review_item", args=[item.pk]), {"decision": "ACCEPT"})
+    assert response.status_code == 302
+    decision = ReviewDecision.objects.for_user(officer).get(noka=item.noka)
+    assert (decision.decision, decision.decided_by) == ("ACCEPT", officer)
+    listed = client.get(reverse("linkage:review")).content.decode()
+    assert reverse("linkage:review_item", args=[item.pk]) not in listed  # decided: off the list
+    assert AccessLog.objects.filter(user=officer, kind="page").exists()
+    second = run_map(AS_OF, upper=1.5)
+    assert second.counts["review_accepted_earlier"] == 1
+
+
+def test_nik_is_masked_for_officers_who_do_not_need_it(client, review_run):
+    officer = login(client, "dinkes", "regency", ["15.02"], office="dinkes")
+    item = ReviewItem.objects.for_user(officer).first()
+    detail = client.get(reverse("linkage:review_item", args=[item.pk])).content.decode()
+    assert item.resident_nik not in detail
+    assert item.resident_nik[:4] + "********" + item.resident_nik[-4:] in detail
+
+
+def test_other_regions_items_and_other_roles_are_refused(client, review_run):
+    officer = login(client, "tebo", "regency", ["15.09"], office="dinkes")
+    outside = ReviewItem.objects.unscoped(reason="t").filter(village_code__startswith="15.02.")
+    assert client.get(reverse("linkage:review_item", args=[outside.first().pk])).status_code == 404
+    assert not ReviewItem.objects.for_user(officer).filter(village_code__startswith="15.02.")
+    login(client, "agen", "agent", ["15.02.05.1002"])
+    assert client.get(reverse("linkage:review")).status_code == 403
+    login(client, "lihat", "viewer", ["15"])
+    assert client.get(reverse("linkage:review")).status_code == 403

@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("regions/", include("pesiar.regions.urls")),
     path("registers/", include("pesiar.registers.urls")),
+    path("linkage/", include("pesiar.linkage.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,97 @@
+"""The review queue: pairs the probabilistic stage was unsure of, decided by staff."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from pesiar.accounts.audit import log_request
+from pesiar.accounts.models import Role
+from pesiar.accounts.scoping import can_see_full_identifiers, mask_nik
+from pesiar.linkage.models import ReviewDecision, ReviewItem
+
+FIELDS = (
+    ("nik", "NIK"),
+    ("name", _("Name")),
+    ("sex", _("Sex")),
+    ("birth_date", _("Birth date")),
+    ("kk", _("Family card (KK)")),
+    ("village_code", _("Village")),
+)
+# Officers who decide whether two records are one person (not agents, not viewers).
+REVIEW_ROLES = frozenset({Role.ADMIN, Role.PROVINCE, Role.REGENCY, Role.BRANCH})
+
+
+def require_reviewer(user) -> None:
+    if getattr(user, "role", None) not in REVIEW_ROLES:
+        raise PermissionDenied("only Pemda and BPJS officers review linkage pairs")
+
+
+def pending(user):
+    """Review items of the user's villages that nobody has decided yet."""
+    decided = ReviewDecision.objects.for_user(user).values_list("noka", flat=True)
+    return ReviewItem.objects.for_user(user).exclude(noka__in=list(decided))
+
+
+def shown(user, record: dict) -> dict:
+    record = dict(record)
+    for key in ("nik", "kk"):
+        if record.get(key) and not can_see_full_identifiers(user):
+            record[key] = mask_nik(record[key])
+    return record
+
+
+@login_required
+def review_list(request: HttpRequest) -> HttpResponse:
+    require_reviewer(request.user)
+    items = list(pending(request.user).select_related("run")[:200])
+    log_request(request, rows=len(items))
+    return render(request, "linkage/review_list.html", {"items": items})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_item(request: HttpRequest, pk: int) -> HttpResponse:
+    require_reviewer(request.user)
+    item = get_object_or_404(ReviewItem.objects.for_user(request.user), pk=pk)
+    if request.method == "POST":
+        decision = request.POST.get("decision")
+        if decision not in ReviewDecision.Decision.values:
+            return HttpResponse(status=400)
+        ReviewDecision.objects.for_user(request.user).filter(
+            resident_nik=item.resident_nik, noka=item.noka
+        ).delete()
+        ReviewDecision.objects.create(
+            resident_nik=item.resident_nik,
+            noka=item.noka,
+            village_code=item.village_code,
+            decision=decision,
+            decided_by=request.user,
+        )
+        following = pending(request.user).exclude(pk=item.pk).first()
+        if following is not None:
+            return redirect("linkage:review_item", pk=following.pk)
+        return redirect("linkage:review")
+    earlier = (
+        ReviewDecision.objects.for_user(request.user)
+        .filter(resident_nik=item.resident_nik, noka=item.noka)
+        .select_related("decided_by")
+        .first()
+    )
+    log_request(request, rows=1, full_identifiers=can_see_full_identifiers(request.user))
+    resident, participant = (
+        shown(request.user, item.resident),
+        shown(request.user, item.participant),
+    )
+    return render(
+        request,
+        "linkage/review_item.html",
+        {
+            "item": item,
+            "rows": [(label, resident.get(k), participant.get(k)) for k, label in FIELDS],
+            "earlier": earlier,
+            "decisions": ReviewDecision.Decision.choices,
+        },
+    )
