@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from pesiar.accounts.forms import UserChangeForm, UserCreationForm
 from pesiar.accounts.models import AccessLog, Scope, User
 from pesiar.accounts.scoping import forget_scope
+from pesiar.regions.admin import ReadOnlyAdminMixin
 
 
 class ScopedAdminMixin:
@@ -73,7 +74,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only, for national administrators (superusers) only."""
 
     list_display = ["at", "username", "kind", "name", "scope", "region_code", "rows"]
@@ -87,12 +88,3 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

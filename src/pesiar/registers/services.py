@@ -195,7 +195,7 @@ def csv_reader(source: Source, names: list[str]) -> str:
 
 def collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> int:
     """Table `reader_rejects` (line, code, message, text) of the rows the CSV reader refused,
-    and table `lined`: `checked` with each row's line number."""
+    and view `lined`: `checked` with each row's line number."""
     if source.format == "csv":
         cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in READER_ERRORS.items())
         con.execute(

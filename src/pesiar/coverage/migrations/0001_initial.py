@@ -5,38 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('regions', '0001_initial'),
+        ("regions", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Indicator',
+            name="Indicator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(db_index=True, verbose_name='as of')),
-                ('level', models.PositiveSmallIntegerField(verbose_name='level')),
-                ('population', models.BigIntegerField(verbose_name='population')),
-                ('registered', models.BigIntegerField(verbose_name='registered')),
-                ('active', models.BigIntegerField(verbose_name='active')),
-                ('coverage_pct', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='coverage %')),
-                ('active_pct', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='active %')),
-                ('to_target_coverage', models.BigIntegerField(verbose_name='people to the coverage target')),
-                ('to_target_active', models.BigIntegerField(verbose_name='people to the activity target')),
-                ('rank', models.PositiveIntegerField(null=True, verbose_name='rank')),
-                ('rank_of', models.PositiveIntegerField(null=True, verbose_name='regions ranked')),
-                ('uhc_class', models.CharField(max_length=20, verbose_name='UHC class')),
-                ('segments', models.JSONField(default=dict, verbose_name='registered by segment')),
-                ('inactive_reasons', models.JSONField(default=dict, verbose_name='inactive by reason')),
-                ('unmatched_participants', models.BigIntegerField(default=0, verbose_name='participants without a resident')),
-                ('deceased_listed', models.BigIntegerField(default=0, verbose_name='deceased residents still listed')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='regions.region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField(db_index=True, verbose_name="as of")),
+                ("level", models.PositiveSmallIntegerField(verbose_name="level")),
+                ("population", models.BigIntegerField(verbose_name="population")),
+                ("registered", models.BigIntegerField(verbose_name="registered")),
+                ("active", models.BigIntegerField(verbose_name="active")),
+                (
+                    "coverage_pct",
+                    models.DecimalField(decimal_places=2, max_digits=5, verbose_name="coverage %"),
+                ),
+                (
+                    "active_pct",
+                    models.DecimalField(decimal_places=2, max_digits=5, verbose_name="active %"),
+                ),
+                (
+                    "to_target_coverage",
+                    models.BigIntegerField(verbose_name="people to the coverage target"),
+                ),
+                (
+                    "to_target_active",
+                    models.BigIntegerField(verbose_name="people to the activity target"),
+                ),
+                ("rank", models.PositiveIntegerField(null=True, verbose_name="rank")),
+                ("rank_of", models.PositiveIntegerField(null=True, verbose_name="regions ranked")),
+                ("uhc_class", models.CharField(max_length=20, verbose_name="UHC class")),
+                ("segments", models.JSONField(default=dict, verbose_name="registered by segment")),
+                (
+                    "inactive_reasons",
+                    models.JSONField(default=dict, verbose_name="inactive by reason"),
+                ),
+                (
+                    "unmatched_participants",
+                    models.BigIntegerField(
+                        default=0, verbose_name="participants without a resident"
+                    ),
+                ),
+                (
+                    "deceased_listed",
+                    models.BigIntegerField(
+                        default=0, verbose_name="deceased residents still listed"
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="regions.region",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['as_of', 'region'],
+                "ordering": ["as_of", "region"],
             },
         ),
     ]

@@ -5,26 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('coverage', '0001_initial'),
-        ('linkage', '0001_initial'),
+        ("coverage", "0001_initial"),
+        ("linkage", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='indicator',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='linkage.linkrun'),
+            model_name="indicator",
+            name="run",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="linkage.linkrun"
+            ),
         ),
         migrations.AddIndex(
-            model_name='indicator',
-            index=models.Index(fields=['as_of', 'level'], name='coverage_in_as_of_9442a9_idx'),
+            model_name="indicator",
+            index=models.Index(fields=["as_of", "level"], name="coverage_in_as_of_9442a9_idx"),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.UniqueConstraint(fields=('as_of', 'region'), name='one_indicator_per_region'),
+            model_name="indicator",
+            constraint=models.UniqueConstraint(
+                fields=("as_of", "region"), name="one_indicator_per_region"
+            ),
         ),
     ]
