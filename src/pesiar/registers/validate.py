@@ -175,13 +175,12 @@ class Check:
     the problems.
 
     An expression refers to a column's intermediate values by alias only, and every level
-    is its own SELECT: nothing heavy is written (and so computed) twice.
+    is its own SELECT over the one below (see checked_tables for why some are materialised).
     """
 
-    def __init__(self, column: Column, header: str, kind: Kind, as_of: date):
+    def __init__(self, column: Column, header: str, as_of: date):
         self.column = column
         self.header = header
-        self.kind = kind
         self.as_of = as_of
         self.inter: list[tuple[int, str, str]] = []  # (level, alias, expression)
         self.problems: list[Problem] = []
@@ -530,7 +529,7 @@ def _plan(
     found: list[Problem] = []
     for column in present:
         source, header = sources[column.name]
-        check = Check(column, header, kind, as_of)
+        check = Check(column, header, as_of)
         check.date_format = (date_formats or {}).get(column.name, check.date_format)
         column_sql(check, source, helpers)
         for level, alias, expression in check.inter:

@@ -182,8 +182,7 @@ def plan_populations(rng: np.random.Generator, villages: Villages, population: i
     village_pop = np.zeros(len(villages.code), dtype=np.int64)
     fixed = {}
     for v in cal.FIXED_VILLAGES:
-        i = int(np.flatnonzero(villages.code == v.code)[0])
-        fixed[i] = cal.exact_population(
+        fixed[_pos(villages, v)] = cal.exact_population(
             max(round(v.population * scale), cal.MIN_VILLAGE_POPULATION),
             (v.active_pct,),
         )
@@ -209,7 +208,7 @@ def plan_coverage(
     inactive = np.zeros_like(village_pop)
     effect = rng.normal(0, 0.05, len(village_pop)) + np.where(villages.urban, 0.03, 0.0)
     gap_effect = rng.normal(0, 0.04, len(village_pop))
-    fixed = {int(np.flatnonzero(villages.code == v.code)[0]): v for v in cal.FIXED_VILLAGES}
+    fixed = {_pos(villages, v): v for v in cal.FIXED_VILLAGES}
     for r, target in enumerate(cal.REGENCIES):
         idx = np.flatnonzero(villages.regency == r)
         pop = village_pop[idx]
@@ -223,14 +222,9 @@ def plan_coverage(
             i: round(fixed[i].active_pct / 100 * village_pop[i]) for i in idx if i in fixed
         }
         if fixed_active:
-            lowest = cal.pct(
-                fixed_active[_pos(villages, cal.LOWEST_VILLAGE)],
-                village_pop[_pos(villages, cal.LOWEST_VILLAGE)],
-            )
-            highest = cal.pct(
-                fixed_active[_pos(villages, cal.HIGHEST_VILLAGE)],
-                village_pop[_pos(villages, cal.HIGHEST_VILLAGE)],
-            )
+            lo, hi = _pos(villages, cal.LOWEST_VILLAGE), _pos(villages, cal.HIGHEST_VILLAGE)
+            lowest = cal.pct(fixed_active[lo], village_pop[lo])
+            highest = cal.pct(fixed_active[hi], village_pop[hi])
             low[:] = (lowest + cal.EXTREME_MARGIN_PCT) / 100
             high[:] = (highest - cal.EXTREME_MARGIN_PCT) / 100
             rate = np.clip(rate, low + 0.005, high - 0.005)
