@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "pesiar.registers",
     "pesiar.linkage",
     "pesiar.coverage",
+    "pesiar.sweep",
+    "pesiar.field",
+    "pesiar.monev",
     "pesiar.demo",
 ]
 

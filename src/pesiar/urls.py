@@ -11,5 +11,8 @@ urlpatterns = [
     path("regions/", include("pesiar.regions.urls")),
     path("registers/", include("pesiar.registers.urls")),
     path("linkage/", include("pesiar.linkage.urls")),
+    path("sweep/", include("pesiar.sweep.urls")),
+    path("field/", include("pesiar.field.urls")),
+    path("monev/", include("pesiar.monev.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""Advokasi and Registrasi: agents, visits, socialisation events, registration requests."""

@@ -1,0 +1,1 @@
+"""Monev: dashboards, map, rankings, trends and reports."""

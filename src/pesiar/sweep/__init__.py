@@ -1,0 +1,1 @@
+"""Sisir (family worklists, pathways, PBI budget)."""
