@@ -198,4 +198,11 @@ PESIAR = {
     # Probabilistic linkage: links at or above UPPER are accepted; [LOWER, UPPER) go to review.
     "LINK_UPPER": 0.95,
     "LINK_LOWER": 0.50,
+    # Sisir (sweep): who is flagged, and what a PBI-APBD person costs the Pemda.
+    "SWEEP": {
+        "POOR_DECILE_MAX": 4,  # welfare decile at or below this: poor
+        "LAYOFF_MONTHS": 6,  # laid off within this many months before as_of
+        "ELDERLY_AGE": 60,
+        "PBI_PREMIUM_MONTHLY": int(os.environ.get("PESIAR_PBI_PREMIUM") or 42_000),  # Rupiah
+    },
 }
