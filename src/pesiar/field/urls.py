@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from pesiar.field import views
 
 app_name = "field"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("item/<int:item_id>/visit/", views.visit_add, name="visit_add"),
+    path("item/<int:item_id>/register/", views.register_family, name="register_family"),
+    path("registrations/<int:pk>/", views.registration, name="registration"),
+]
