@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from pesiar.field.api import api as field_api
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="regions:list"), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -14,5 +16,6 @@ urlpatterns = [
     path("sweep/", include("pesiar.sweep.urls")),
     path("field/", include("pesiar.field.urls")),
     path("monev/", include("pesiar.monev.urls")),
+    path("api/", field_api.urls),
     path("admin/", admin.site.urls),
 ]

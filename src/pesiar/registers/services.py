@@ -436,6 +436,10 @@ def import_register(
     Snapshot.objects.filter(pk=snapshot.pk).update(
         summary={**snapshot.summary, "seconds": round(result.seconds, 2)}
     )
+    if kind == Kind.MEMBERSHIP:  # the field app confirms registrations the snapshot shows
+        from pesiar.field.reconcile import reconcile
+
+        reconcile(snapshot)
     return result
 
 

@@ -1,0 +1,592 @@
+"""The REST API for mobile clients: worklists, visits, events and registration requests.
+
+Token auth (`Authorization: Bearer psr_...`, tokens from `pesiar api-token USERNAME` or the
+web page /field/tokens/) or the browser session. Every answer is narrowed to the user's region
+scope, NIK/KK masked for roles that do not see them in full, and every answer with personal rows
+is written to the access log. Submissions carry a client-generated `client_id`: sending the same
+one again returns the first result (200 instead of 201) and never makes a second row.
+"""
+
+import functools
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from ninja import Field, NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer, django_auth
+from pydantic import AfterValidator
+
+from pesiar.accounts.audit import log_access
+from pesiar.accounts.models import AccessKind
+from pesiar.accounts.scoping import can_see_full_identifiers, get_scope, mask_nik
+from pesiar.field import services
+from pesiar.field.models import (
+    ApiToken,
+    Event,
+    EventKind,
+    Outcome,
+    RegistrationPerson,
+    RegistrationRequest,
+    RequestStatus,
+    Segment,
+    Source,
+    Visit,
+    hash_token,
+)
+from pesiar.sweep.models import WorklistMember
+
+# --- auth -------------------------------------------------------------------------------------
+
+
+def user_for_token(key: str) -> Any:
+    """The active user owning unrevoked token `key`, or None."""
+    if not key or len(key) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_token(key), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+def _bearer(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def signed_in(view):
+    """The schema and docs are for signed-in users and token holders only (401 otherwise)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            user = user_for_token(_bearer(request))
+            if user is None:
+                return JsonResponse({"detail": "Unauthorized"}, status=401)
+            request.user = user
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+api = NinjaAPI(
+    title="Pesiar field API",
+    version="1",
+    description=(
+        "Worklists, visits, socialisation events and registration requests for Agen Pesiar "
+        "mobile clients. Send `Authorization: Bearer <token>`. Submissions are idempotent on "
+        "`client_id`: 201 when created, 200 when the same client_id was already received."
+    ),
+    auth=[TokenAuth(), django_auth],
+    urls_namespace="api",
+    docs_decorator=signed_in,
+)
+
+
+class ErrorOut(Schema):
+    detail: str
+    problems: list[str] = []
+
+
+@api.exception_handler(services.FieldError)
+def _field_error(request: HttpRequest, exc: services.FieldError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": "; ".join(exc.problems), "problems": exc.problems}, status=exc.status
+    )
+
+
+@api.exception_handler(PermissionDenied)
+def _denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "Forbidden"}, status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, {"detail": "Unauthorized"}, status=401)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+ClientId = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
+Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+Digits16 = Annotated[str, Field(pattern=r"^[0-9]{16}$")]
+Code = Annotated[
+    str, Field(max_length=13, pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")
+]
+
+AUDIT = AccessKind.API
+
+
+def _log(request: HttpRequest, rows: int) -> None:
+    if rows:
+        log_access(
+            request.user,
+            AUDIT,
+            request.path,
+            rows=rows,
+            full_identifiers=can_see_full_identifiers(request.user),
+        )
+
+
+def _show(request: HttpRequest):
+    return (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+
+
+# --- me ---------------------------------------------------------------------------------------
+
+
+class MeOut(Schema):
+    username: str
+    role: str
+    scopes: list[str]
+    villages: list[str]
+    full_identifiers: bool
+
+
+@api.get("/me", response=MeOut, summary="The signed-in user, role and villages")
+def me(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    scope = get_scope(user)
+    return {
+        "username": user.get_username(),
+        "role": user.role,
+        "scopes": list(scope.codes) if not scope.national else ["*"],
+        "villages": services.agent_villages(user),
+        "full_identifiers": can_see_full_identifiers(user),
+    }
+
+
+# --- worklists --------------------------------------------------------------------------------
+
+
+class MemberOut(Schema):
+    nik: str
+    name: str
+    sex: str
+    birth_date: date | None
+    relation: str
+    status: str
+    pathway: str
+    flags: list[str]
+    priority: int
+
+
+class ItemOut(Schema):
+    id: int
+    kk: str
+    village_code: str
+    village_name: str
+    state: str
+    outcome: str
+    last_visit_at: date | None
+    priority: int
+    head_name: str
+    address: str
+    pathways: list[str]
+    members_total: int
+    members_uncovered: int
+    members: list[MemberOut]
+
+
+def _items_out(request: HttpRequest, items: list) -> list[dict[str, Any]]:
+    show = _show(request)
+    members: dict[int, list[dict[str, Any]]] = {i.pk: [] for i in items}
+    rows = WorklistMember.objects.for_user(request.user).filter(item_id__in=list(members))
+    for m in rows.order_by("item_id", "-priority", "birth_date"):
+        members[m.item_id].append(
+            {
+                "nik": show(m.nik) if m.nik else "",
+                "name": m.name,
+                "sex": m.sex,
+                "birth_date": m.birth_date,
+                "relation": m.relation,
+                "status": m.status,
+                "pathway": m.pathway,
+                "flags": list(m.flags),
+                "priority": m.priority,
+            }
+        )
+    out = [
+        {
+            "id": i.pk,
+            "kk": show(i.kk),
+            "village_code": i.village_id,
+            "village_name": i.village.name,
+            "state": i.state,
+            "outcome": i.outcome,
+            "last_visit_at": i.last_visit_at,
+            "priority": i.priority,
+            "head_name": i.head_name,
+            "address": i.address,
+            "pathways": list(i.pathways),
+            "members_total": i.members_total,
+            "members_uncovered": i.members_uncovered,
+            "members": members[i.pk],
+        }
+        for i in items
+    ]
+    _log(request, len(out) + sum(len(v) for v in members.values()))
+    return out
+
+
+class Page(Schema):
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+
+
+class WorklistQuery(Page):
+    village: Code | None = None
+    state: Literal["OPEN", "CLOSED"] | None = None
+
+
+@api.get("/worklist", response=list[ItemOut], summary="Families to visit, highest priority first")
+def worklist(request: HttpRequest, q: Query[WorklistQuery]) -> list[dict[str, Any]]:
+    items = services.worklist(request.user, village=q.village or "", state=q.state or "")
+    return _items_out(request, list(items[q.offset : q.offset + q.limit]))
+
+
+@api.get(
+    "/worklist/{item_id}", response={200: ItemOut, 404: ErrorOut}, summary="One family with members"
+)
+def worklist_item(request: HttpRequest, item_id: Id) -> dict[str, Any]:
+    item = services.get_item(request.user, item_id)
+    return _items_out(request, [item])[0]
+
+
+# --- visits -----------------------------------------------------------------------------------
+
+
+class VisitIn(Schema):
+    client_id: ClientId
+    item_id: Id
+    date: Day
+    outcome: Outcome
+    reason: Annotated[Text, Field(max_length=300)] = ""
+    note: Annotated[Text, Field(max_length=5000)] = ""
+    latitude: Annotated[Decimal, Field(ge=-90, le=90, max_digits=9, decimal_places=6)] | None = None
+    longitude: Annotated[Decimal, Field(ge=-180, le=180, max_digits=9, decimal_places=6)] | None = (
+        None
+    )
+
+
+class VisitOut(Schema):
+    id: int
+    client_id: str
+    item_id: int
+    agent: str
+    date: date
+    outcome: str
+    reason: str
+    note: str
+    latitude: Decimal | None
+    longitude: Decimal | None
+    source: str
+    created_at: datetime
+
+
+def _visit_out(v: Visit) -> dict[str, Any]:
+    return {
+        "id": v.pk,
+        "client_id": v.client_id,
+        "item_id": v.item_id,
+        "agent": v.agent.get_username(),
+        "date": v.date,
+        "outcome": v.outcome,
+        "reason": v.reason,
+        "note": v.note,
+        "latitude": v.latitude,
+        "longitude": v.longitude,
+        "source": v.source,
+        "created_at": v.created_at,
+    }
+
+
+class VisitQuery(Page):
+    item_id: Id | None = None
+    since: datetime | None = None
+
+
+@api.get("/visits", response=list[VisitOut], summary="Visits in your villages, latest first")
+def visits(request: HttpRequest, q: Query[VisitQuery]) -> list[dict[str, Any]]:
+    rows = Visit.objects.for_user(request.user).select_related("agent")
+    if q.item_id:
+        rows = rows.filter(item_id=q.item_id)
+    if q.since:
+        rows = rows.filter(created_at__gt=q.since)
+    out = [_visit_out(v) for v in rows[q.offset : q.offset + q.limit]]
+    _log(request, len(out))
+    return out
+
+
+@api.post(
+    "/visits",
+    response={200: VisitOut, 201: VisitOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Record a visit (idempotent on client_id)",
+)
+def visit_create(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str, Any]]:
+    visit, created = services.record_visit(
+        request.user,
+        services.VisitInput(
+            item_id=payload.item_id,
+            date=payload.date,
+            outcome=payload.outcome.value,
+            reason=payload.reason,
+            note=payload.note,
+            latitude=payload.latitude,
+            longitude=payload.longitude,
+            client_id=payload.client_id,
+            source=Source.API,
+        ),
+    )
+    _log(request, 1)
+    return (201 if created else 200), _visit_out(visit)
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+class EventIn(Schema):
+    client_id: ClientId
+    village: Code
+    date: Day
+    kind: EventKind
+    attendees: Annotated[int, Field(ge=0, le=100_000)]
+    notes: Annotated[Text, Field(max_length=5000)] = ""
+
+
+class EventOut(Schema):
+    id: int
+    client_id: str
+    village: str
+    agent: str
+    date: date
+    kind: str
+    attendees: int
+    notes: str
+    created_at: datetime
+
+
+def _event_out(e: Event) -> dict[str, Any]:
+    return {
+        "id": e.pk,
+        "client_id": e.client_id,
+        "village": e.village_id,
+        "agent": e.agent.get_username(),
+        "date": e.date,
+        "kind": e.kind,
+        "attendees": e.attendees,
+        "notes": e.notes,
+        "created_at": e.created_at,
+    }
+
+
+class EventQuery(Page):
+    village: Code | None = None
+    since: datetime | None = None
+
+
+@api.get("/events", response=list[EventOut], summary="Socialisation events in your villages")
+def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
+    rows = Event.objects.for_user(request.user).select_related("agent")
+    if q.village:
+        rows = rows.filter(village_id__startswith=q.village)
+    if q.since:
+        rows = rows.filter(created_at__gt=q.since)
+    out = [_event_out(e) for e in rows[q.offset : q.offset + q.limit]]
+    _log(request, len(out))
+    return out
+
+
+@api.post(
+    "/events",
+    response={200: EventOut, 201: EventOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Record a socialisation event (idempotent on client_id)",
+)
+def event_create(request: HttpRequest, payload: EventIn) -> tuple[int, dict[str, Any]]:
+    event, created = services.record_event(
+        request.user,
+        services.EventInput(
+            village=payload.village,
+            date=payload.date,
+            kind=payload.kind.value,
+            attendees=payload.attendees,
+            notes=payload.notes,
+            client_id=payload.client_id,
+            source=Source.API,
+        ),
+    )
+    _log(request, 1)
+    return (201 if created else 200), _event_out(event)
+
+
+# --- registrations ----------------------------------------------------------------------------
+
+
+class PersonOut(Schema):
+    nik: str
+    name: str
+    sex: str
+    birth_date: date | None
+    relation: str
+    status: str
+    noka: str
+
+
+class RegistrationIn(Schema):
+    client_id: ClientId
+    kk: Digits16
+    niks: Annotated[list[Digits16], Field(min_length=1, max_length=30)]
+    segment: Segment
+    jkn_class: Literal[1, 2, 3] = 3
+    faskes_code: Annotated[Text, Field(max_length=20)] = ""
+    item_id: Id | None = None
+    submit: bool = True
+    note: Annotated[Text, Field(max_length=5000)] = ""
+
+
+class RegistrationOut(Schema):
+    id: int
+    client_id: str
+    kk: str
+    village_code: str
+    item_id: int | None
+    segment: str
+    jkn_class: int
+    faskes_code: str
+    status: str
+    agent: str
+    people: list[PersonOut]
+    created_at: datetime
+    submitted_at: datetime | None
+    exported_at: datetime | None
+    confirmed_at: datetime | None
+
+
+def _registrations_out(request: HttpRequest, requests: list) -> list[dict[str, Any]]:
+    show = _show(request)
+    people: dict[int, list[dict[str, Any]]] = {r.pk: [] for r in requests}
+    for p in RegistrationPerson.objects.for_user(request.user).filter(request_id__in=list(people)):
+        people[p.request_id].append(
+            {
+                "nik": show(p.nik),
+                "name": p.name,
+                "sex": p.sex,
+                "birth_date": p.birth_date,
+                "relation": p.relation,
+                "status": p.status,
+                "noka": p.noka,
+            }
+        )
+    _log(request, sum(len(v) for v in people.values()))
+    return [
+        {
+            "id": r.pk,
+            "client_id": r.client_id,
+            "kk": show(r.kk),
+            "village_code": r.village_id,
+            "item_id": r.item_id,
+            "segment": r.segment,
+            "jkn_class": r.jkn_class,
+            "faskes_code": r.faskes_code,
+            "status": r.status,
+            "agent": r.agent.get_username(),
+            "people": people[r.pk],
+            "created_at": r.created_at,
+            "submitted_at": r.submitted_at,
+            "exported_at": r.exported_at,
+            "confirmed_at": r.confirmed_at,
+        }
+        for r in requests
+    ]
+
+
+class RegistrationQuery(Page):
+    status: RequestStatus | None = None
+    village: Code | None = None
+
+
+@api.get(
+    "/registrations", response=list[RegistrationOut], summary="Registration requests in your scope"
+)
+def registrations(request: HttpRequest, q: Query[RegistrationQuery]) -> list[dict[str, Any]]:
+    rows = RegistrationRequest.objects.for_user(request.user).select_related("agent")
+    if q.status:
+        rows = rows.filter(status=q.status.value)
+    if q.village:
+        rows = rows.filter(village_id__startswith=q.village)
+    return _registrations_out(request, list(rows[q.offset : q.offset + q.limit]))
+
+
+@api.get(
+    "/registrations/{request_id}",
+    response={200: RegistrationOut, 404: ErrorOut},
+    summary="One registration request",
+)
+def registration(request: HttpRequest, request_id: Id) -> dict[str, Any]:
+    return _registrations_out(request, [services.get_registration(request.user, request_id)])[0]
+
+
+@api.post(
+    "/registrations",
+    response={
+        200: RegistrationOut,
+        201: RegistrationOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+    },
+    summary="Register family members (validated against the population register; idempotent)",
+)
+def registration_create(request: HttpRequest, payload: RegistrationIn) -> tuple[int, Any]:
+    created_request, created = services.register_family(
+        request.user,
+        services.RegistrationInput(
+            kk=payload.kk,
+            niks=list(payload.niks),
+            segment=payload.segment.value,
+            jkn_class=payload.jkn_class,
+            faskes_code=payload.faskes_code,
+            item_id=payload.item_id,
+            submit=payload.submit,
+            note=payload.note,
+            client_id=payload.client_id,
+            source=Source.API,
+        ),
+    )
+    return (201 if created else 200), _registrations_out(request, [created_request])[0]
+
+
+@api.post(
+    "/registrations/{request_id}/submit",
+    response={200: RegistrationOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Submit a draft (a request already submitted is returned unchanged)",
+)
+def registration_submit(request: HttpRequest, request_id: Id) -> dict[str, Any]:
+    done = services.submit_registration(request.user, request_id)
+    return _registrations_out(request, [done])[0]
