@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError
@@ -88,7 +89,24 @@ def signed_in(view):
     return wrapped
 
 
-api = NinjaAPI(
+class PesiarAPI(NinjaAPI):
+    """One URL pattern per path (django-ninja adds one per operation, so GET and POST on the
+    same path would be two patterns of which only the first is ever reached)."""
+
+    def _get_urls(self) -> list:
+        seen, out = set(), []
+        for pattern in super()._get_urls():
+            key = str(pattern.pattern)
+            if key in seen:
+                continue
+            seen.add(key)
+            if pattern.name == "api-root":  # ninja's 404 page: for signed-in users only
+                pattern = path("", signed_in(pattern.callback), name="api-root")
+            out.append(pattern)
+        return out
+
+
+api = PesiarAPI(
     title="Pesiar field API",
     version="1",
     description=(
@@ -414,7 +432,7 @@ class EventQuery(Page):
 def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
     rows = Event.objects.for_user(request.user).select_related("agent")
     if q.village:
-        rows = rows.filter(village_id__startswith=q.village)
+        rows = rows.filter(village__pk__startswith=q.village)
     if q.since:
         rows = rows.filter(created_at__gt=q.since)
     out = [_event_out(e) for e in rows[q.offset : q.offset + q.limit]]
@@ -538,7 +556,7 @@ def registrations(request: HttpRequest, q: Query[RegistrationQuery]) -> list[dic
     if q.status:
         rows = rows.filter(status=q.status.value)
     if q.village:
-        rows = rows.filter(village_id__startswith=q.village)
+        rows = rows.filter(village__pk__startswith=q.village)
     return _registrations_out(request, list(rows[q.offset : q.offset + q.limit]))
 
 

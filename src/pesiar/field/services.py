@@ -97,7 +97,7 @@ def worklist(user: User, *, village: str = "", state: str = "") -> QuerySet:
     """The user's worklist families, highest priority first."""
     items = WorklistItem.objects.for_user(user).select_related("village")
     if village:
-        items = items.filter(Q(village_id=village) | Q(village_id__startswith=village + "."))
+        items = items.filter(Q(village_id=village) | Q(village__pk__startswith=village + "."))
     if state:
         items = items.filter(state=state)
     return items.order_by("-priority", "kk")
@@ -568,7 +568,7 @@ def export_batch(user: User, code: str) -> ExportBatch | None:
             RegistrationRequest.objects.for_user(user)
             .select_for_update()
             .filter(status=RequestStatus.SUBMITTED)
-            .filter(Q(village_id=code) | Q(village_id__startswith=code + "."))
+            .filter(Q(village_id=code) | Q(village__pk__startswith=code + "."))
             .select_related("agent", "village")
             .order_by("village_id", "submitted_at", "id")
         )
