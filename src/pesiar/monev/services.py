@@ -533,15 +533,16 @@ def dashboard(user: Any | None, code: str, as_of: date | None = None) -> Dashboa
 
 # --- rankings -----------------------------------------------------------------------------------
 
+# Ascending order of each sort key ("rank" ascending is best first); descending reverses it.
 SORTS = {
     "rank": ("-active_pct", "-coverage_pct", "region_id"),
     "name": ("region__name", "region_id"),
     "code": ("region_id",),
-    "population": ("-population", "region_id"),
-    "coverage": ("-coverage_pct", "-active_pct", "region_id"),
-    "active": ("-active_pct", "-coverage_pct", "region_id"),
-    "to_target_active": ("-to_target_active", "region_id"),
-    "to_target_coverage": ("-to_target_coverage", "region_id"),
+    "population": ("population", "region_id"),
+    "coverage": ("coverage_pct", "active_pct", "region_id"),
+    "active": ("active_pct", "coverage_pct", "region_id"),
+    "to_target_active": ("to_target_active", "region_id"),
+    "to_target_coverage": ("to_target_coverage", "region_id"),
 }
 LEVEL_KEYS = {"province": 1, "regency": 2, "district": 3, "village": 4}
 
@@ -573,7 +574,7 @@ def ranking(
     as_of: date,
     within: str = "",
     sort: str = "rank",
-    descending: bool = True,
+    descending: bool = False,
     query: str = "",
     uhc_class: str = "",
     page: int | str = 1,
@@ -590,7 +591,7 @@ def ranking(
     if query:
         qs = qs.filter(Q(region__name__icontains=query) | Q(region__pk__startswith=query))
     order = SORTS.get(sort) or SORTS["rank"]
-    if not descending:
+    if descending:
         order = _reverse(order)
     paginator = Paginator(qs.select_related("region").order_by(*order), per_page)
     current = paginator.get_page(page)

@@ -84,7 +84,7 @@ def ranking(request: HttpRequest) -> HttpResponse:
         raise Http404("no such region in your scope")
     level = services.LEVEL_KEYS.get(request.GET.get("level", ""), Level.VILLAGE)
     sort = request.GET.get("sort", "rank")
-    descending = request.GET.get("dir", "desc") != "asc"
+    descending = request.GET.get("dir", "asc") == "desc"
     table = None
     if as_of is not None:
         table = services.ranking(

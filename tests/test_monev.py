@@ -1,0 +1,622 @@
+"""Monev: dashboards, map, rankings, trends and the meeting report, on the mapped scenario.
+
+The scenario (30,000 residents) is generated, imported and mapped once for the module, into the
+test database, with an earlier date made from it for the trend; the module removes what it
+made when it ends.
+"""
+
+import io
+import json
+import re
+import shutil
+import subprocess
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from pesiar.accounts.models import User
+from pesiar.accounts.services import ensure_user
+from pesiar.coverage.models import Indicator
+from pesiar.coverage.services import pct
+from pesiar.demo.generator import generate
+from pesiar.linkage.models import LinkRun, ReviewItem
+from pesiar.linkage.pipeline import run_map
+from pesiar.monev import geo, services
+from pesiar.monev import report as reports
+from pesiar.monev.models import Boundary
+from pesiar.registers.models import Finding, ImportJob, Snapshot
+from pesiar.registers.services import import_register
+
+ARTEFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
+AS_OF = date(2024, 6, 1)
+EARLIER = date(2024, 3, 1)
+PASSWORD = "monev-Test-2024!"
+MERANGIN = "15.02"
+DUSUN_BARU = "15.02.05.1002"
+SUNGAI_JERING = "15.02.17.2006"
+# Users of this module: name -> (role, scopes, office)
+USERS = {
+    "monev-admin": ("admin", (), ""),
+    "monev-jambi": ("province", ("15",), ""),
+    "monev-merangin": ("regency", (MERANGIN,), "dinkes"),
+    "monev-branch": ("branch", ("15.02", "15.03", "15.01"), ""),
+    "monev-agent": ("agent", (DUSUN_BARU, "15.02.05.1003"), ""),
+    "monev-viewer": ("viewer", ("15",), ""),
+}
+
+
+def build_world(tmp_path_factory) -> None:
+    """Import and map the scenario; copy its indicators to an earlier date (fewer active)."""
+    scenario = generate(30_000, 4, tmp_path_factory.mktemp("monev-scenario"))
+    for kind in ("population", "membership"):
+        import_register(kind, scenario.path(kind), AS_OF)
+    run = run_map(AS_OF)
+    earlier = []
+    for row in Indicator.objects.unscoped(reason="test").filter(as_of=AS_OF):
+        row.pk = None
+        row.as_of = EARLIER
+        row.active = row.active * 9 // 10
+        row.active_pct = pct(row.active, row.population)
+        row.run = run
+        earlier.append(row)
+    Indicator.objects.bulk_create(earlier)
+    for name, (role, scopes, office) in USERS.items():
+        ensure_user(name, role=role, scopes=scopes, password=PASSWORD, office=office or None)
+
+
+def clear_world() -> None:
+    Boundary.objects.unscoped(reason="test teardown").delete()
+    Indicator.objects.unscoped(reason="test teardown").delete()
+    ReviewItem.objects.unscoped(reason="test teardown").delete()
+    LinkRun.objects.all().delete()
+    Finding.objects.unscoped(reason="test teardown").delete()
+    ImportJob.objects.all().delete()
+    Snapshot.objects.all().delete()
+    User.objects.filter(username__in=USERS).delete()
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    with (
+        override_settings(DATA_DIR=tmp_path_factory.mktemp("monev-data")),
+        django_db_blocker.unblock(),
+    ):
+        clear_world()
+        build_world(tmp_path_factory)
+        yield
+        clear_world()
+
+
+@pytest.fixture
+def users(world, db) -> dict[str, User]:
+    return {name: User.objects.get(username=name) for name in USERS}
+
+
+def client_for(user: User, language: str = "id") -> Client:
+    client = Client()
+    client.force_login(user)
+    client.cookies["django_language"] = language
+    return client
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def cells(page: str, table_id: str) -> list[str]:
+    """The text of the first cell of each body row of table `table_id`."""
+    body = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    return [
+        re.sub(r"<[^>]+>", "", row).strip() for row in re.findall(r"<tr[^>]*><td>(.*?)</td>", body)
+    ]
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+
+def test_merangin_dashboard_shows_the_published_figures(users):
+    client = client_for(users["monev-merangin"])
+    response = client.get("/monev/", follow=True)
+    assert response.redirect_chain[-1][0] == "/monev/r/15.02/"
+    page = text(response)
+    assert 'id="kpi-coverage">78,42%' in page
+    assert 'id="kpi-active">55,05%' in page
+    assert 'id="kpi-rank">10 / 11' in page
+    assert cells(page, "lowest")[0] == "Dusun Baru"
+    assert cells(page, "highest")[0] == "Sungai Jering"
+    # people to the targets: ceil(0.98 x population) - registered
+    merangin = Indicator.objects.for_user(users["monev-merangin"]).get(
+        as_of=AS_OF, region_id=MERANGIN
+    )
+    assert f"{merangin.to_target_active:,}".replace(",", ".") in page
+
+    english = text(client_for(users["monev-merangin"], "en").get("/monev/r/15.02/"))
+    assert 'id="kpi-coverage">78.42%' in english and "Lowest villages" in english
+
+
+def test_dashboard_drills_down_from_the_nation_to_a_village(users):
+    client = client_for(users["monev-admin"])
+    nation = text(client.get("/monev/"))
+    assert 'href="/monev/r/15/"' in nation and "Indonesia" in nation
+    province = text(client.get("/monev/r/15/"))
+    assert 'href="/monev/r/15.02/"' in province and "Kabupaten Merangin" in province
+    regency = text(client.get("/monev/r/15.02/"))
+    assert 'href="/monev/r/15.02.05/"' in regency
+    district = text(client.get("/monev/r/15.02.05/"))
+    assert f'href="/monev/r/{DUSUN_BARU}/"' in district
+    village = client.get(f"/monev/r/{DUSUN_BARU}/")
+    assert village.status_code == 200 and 'id="kpi-active">48,28%' in text(village)
+    # the breadcrumb leads back up
+    assert 'href="/monev/r/15.02/"' in text(village)
+
+
+def test_the_nation_is_the_sum_of_the_provinces(users):
+    board = services.dashboard(users["monev-admin"], services.NATION, AS_OF)
+    provinces = Indicator.objects.for_user(users["monev-admin"]).filter(as_of=AS_OF, level=1)
+    assert board.figures.population == sum(p.population for p in provinces)
+    assert board.figures.active == sum(p.active for p in provinces)
+    assert [c.code for c in board.children] == ["15"]
+    assert board.figures.rank is None
+
+
+def test_segments_reasons_findings_and_trend(users):
+    board = services.dashboard(users["monev-merangin"], MERANGIN)
+    f = board.figures
+    assert board.as_of == AS_OF and board.dates == [AS_OF, EARLIER]
+    assert sum(s.count for s in board.segments) == f.registered
+    assert sum(r.count for r in board.reasons) == f.inactive
+    assert board.findings_total > 0  # the scenario's registers carry noise
+    assert [t.as_of for t in board.trend] == [EARLIER, AS_OF]
+    assert board.trend[0].active_pct < board.trend[1].active_pct
+    earlier = services.dashboard(users["monev-merangin"], MERANGIN, EARLIER)
+    assert earlier.as_of == EARLIER and earlier.figures.active == board.trend[0].active
+    # a date without figures falls back to the latest one before it
+    assert services.dashboard(users["monev-merangin"], MERANGIN, date(2024, 4, 15)).as_of == EARLIER
+    page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/?as_of=2024-03-01"))
+    assert '<option value="2024-03-01" selected>' in page and "<polyline" in page
+
+
+def test_scoped_users_see_their_own_regions_only(users):
+    regency = client_for(users["monev-merangin"])
+    assert regency.get("/monev/r/15.71/").status_code == 404
+    assert regency.get("/monev/r/15/").status_code == 404
+    assert regency.get("/monev/r/15.71/map/").status_code == 404
+    assert regency.get("/monev/r/15.71/report.pdf").status_code == 404
+    assert regency.get("/monev/ranking/?within=15.71").status_code == 404
+    page = text(regency.get("/monev/r/15.02/"))
+    assert "<span>Jambi</span>" in page  # the province is shown, not linked
+    assert "Kerinci" not in page and "Kota Jambi" not in page
+    ranking = text(regency.get("/monev/ranking/?level=regency"))
+    assert "Kabupaten Merangin" in ranking and "Kerinci" not in ranking
+
+    branch = text(client_for(users["monev-branch"]).get("/monev/"))
+    for name in ("Kabupaten Merangin", "Kabupaten Sarolangun", "Kabupaten Kerinci"):
+        assert name in branch
+    assert "Batang Hari" not in branch and "Kota Jambi" not in branch
+    english = text(client_for(users["monev-branch"], "en").get("/monev/"))
+    assert "Your regions" in english
+
+    agent = client_for(users["monev-agent"])
+    page = text(agent.get("/monev/"))
+    assert "Dusun Baru" in page and "Pasar Rantau Panjang" in page and "Koto Rayo" not in page
+    assert agent.get("/monev/r/15.02.05/").status_code == 404
+
+    viewer = client_for(users["monev-viewer"])
+    assert viewer.get("/monev/", follow=True).redirect_chain[-1][0] == "/monev/r/15/"
+    assert viewer.get("/monev/r/15.02/report.xlsx").status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_log_in(world, client):
+    for url in ("/monev/", "/monev/r/15.02/", "/monev/ranking/", "/monev/r/15.02/report.pdf"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_dashboard_and_ranking_take_a_handful_of_queries(users, django_assert_max_num_queries):
+    client = client_for(users["monev-admin"])
+    client.get("/monev/r/15.02/")  # warm the session
+    with django_assert_max_num_queries(25):
+        assert client.get("/monev/r/15.02/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get("/monev/ranking/?within=15.02").status_code == 200
+
+
+def test_pages_without_figures_say_what_to_do(db, world):
+    user = User.objects.get(username="monev-admin")
+    Indicator.objects.for_user(user).filter(as_of=EARLIER).delete()
+    Indicator.objects.for_user(user).filter(as_of=AS_OF).update(as_of=date(1990, 1, 1))
+    client = client_for(user, "en")
+    page = text(client.get("/monev/r/15.02/?as_of=2024-06-01"))  # the latest date before it
+    assert '<option value="1990-01-01" selected>' in page
+    Indicator.objects.for_user(user).filter(region__pk__startswith="15.02").delete()
+    page = text(client.get("/monev/r/15.02/"))
+    assert "pesiar map --as-of DATE" in page
+    assert "pesiar map" in text(client.get("/monev/r/15.02/map/"))
+    assert client.get("/monev/r/15.02/report.pdf").status_code == 404
+    Indicator.objects.for_user(user).delete()
+    assert "pesiar map" in text(client.get("/monev/ranking/"))
+    assert "pesiar map" in text(client.get("/monev/"))
+
+
+# --- optional sections (sweep and field) --------------------------------------------------------
+
+
+def test_worklist_budget_and_agent_sections_appear_when_present(users, monkeypatch):
+    import importlib
+
+    calls = {}
+
+    def fake(name, value):
+        def func(*args):
+            calls[name] = args
+            return value
+
+        return func
+
+    sweep = importlib.import_module("pesiar.sweep.services")
+    field = importlib.import_module("pesiar.field.services")
+    monkeypatch.setattr(
+        sweep,
+        "worklist_progress",
+        fake("worklist", {"families": 40, "open": 30, "visited": 12, "closed": 10, "members": 77}),
+        raising=False,
+    )
+    monkeypatch.setattr(
+        sweep,
+        "budget_total",
+        fake("total", {"pbi_people": 120, "yearly_cost": 60_480_000, "premium_per_month": 42_000}),
+        raising=False,
+    )
+    monkeypatch.setattr(
+        sweep,
+        "budget_by_region",
+        fake(
+            "lines",
+            [
+                {
+                    "code": "15.02.05",
+                    "name": "Bangko",
+                    "level": 3,
+                    "pbi_people": 120,
+                    "yearly_cost": 60_480_000,
+                },
+                {
+                    "code": "15.02.06",
+                    "name": "Nalo Tantan",
+                    "level": 3,
+                    "pbi_people": 0,
+                    "yearly_cost": 0,
+                },
+            ],
+        ),
+        raising=False,
+    )
+    kpi = {
+        "agent": 7,
+        "name": "Siti Aminah",
+        "villages": ["Dusun Baru"],
+        "families_visited": 25,
+        "registrations_submitted": 9,
+        "confirmed": 6,
+        "activated": 5,
+        "events": 2,
+        "attendance": 80,
+    }
+    monkeypatch.setattr(field, "agent_kpis", fake("agents", [kpi]), raising=False)
+
+    user = users["monev-merangin"]
+    page = text(client_for(user, "en").get("/monev/r/15.02/"))
+    assert 'id="worklist"' in page and "Families listed" in page
+    assert 'id="budget"' in page and "60,480,000" in page and "Bangko" in page
+    assert 'id="agents"' in page and "Siti Aminah" in page
+    assert calls["agents"][1] == MERANGIN and calls["agents"][3] == AS_OF
+    assert calls["agents"][2] == EARLIER + timedelta(days=1)
+
+    book = load_book(reports.write_xlsx(reports.build(user, MERANGIN, AS_OF)))
+    assert [c.value for c in book["Agen"][2]][:3] == ["Siti Aminah", "Dusun Baru", 25]
+    assert book["Anggaran"]["C2"].value == 120
+
+    # a failing section is left out, the page still answers
+    monkeypatch.setattr(field, "agent_kpis", lambda *a: 1 / 0, raising=False)
+    assert 'id="agents"' not in text(client_for(user).get("/monev/r/15.02/"))
+
+
+def test_sections_are_left_out_when_the_apps_do_not_provide_them(users, monkeypatch):
+    monkeypatch.setattr(services, "optional", lambda module, name: None)
+    board = services.dashboard(users["monev-merangin"], MERANGIN)
+    assert board.worklist is None and board.budget is None and board.agents is None
+    page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/"))
+    assert 'id="agents"' not in page and 'id="budget"' not in page
+
+
+# --- rankings -----------------------------------------------------------------------------------
+
+
+def test_ranking_sorts_filters_and_pages(users):
+    client = client_for(users["monev-merangin"], "en")
+    page = text(client.get("/monev/ranking/?level=village&within=15.02&sort=active&dir=asc"))
+    rows = re.findall(r'<tr class="(\w*)" data-code="([\d.]+)"', page)
+    assert rows[0] == ("bottom", DUSUN_BARU)
+    first_page = [code for _cls, code in rows]
+    assert len(first_page) == 50 and 'rel="next"' in page
+    page = text(client.get("/monev/ranking/?level=village&within=15.02&sort=active&dir=desc"))
+    rows = re.findall(r'<tr class="(\w*)" data-code="([\d.]+)"', page)
+    assert rows[0] == ("top", SUNGAI_JERING)
+    assert sum(1 for cls, _c in rows if cls == "top") == 10
+
+    table = services.ranking(users["monev-merangin"], level=4, as_of=AS_OF, within="15.02")
+    total = table.total
+    assert (
+        total
+        == Indicator.objects.for_user(users["monev-merangin"])
+        .filter(as_of=AS_OF, level=4, region__pk__startswith="15.02.", population__gt=0)
+        .count()
+    )
+    assert len(table.top) == len(table.bottom) == 10 and not table.top & table.bottom
+    last = services.ranking(users["monev-merangin"], level=4, as_of=AS_OF, within="15.02", page=99)
+    assert last.page.number == last.page.paginator.num_pages
+    assert DUSUN_BARU in {r.code for r in last.rows}  # the last of the ranking
+
+    by_name = services.ranking(
+        users["monev-merangin"], level=3, as_of=AS_OF, sort="name", descending=False
+    )
+    names = [r.name for r in by_name.rows]
+    assert names == sorted(names) and len(names) == 24
+
+    found = text(client.get("/monev/ranking/?level=village&q=Dusun+Baru"))
+    assert "Dusun Baru" in found and "Sungai Jering" not in found
+    pratama = services.ranking(users["monev-merangin"], level=4, as_of=AS_OF, uhc_class="PRATAMA")
+    assert pratama.total and all(r.uhc_class == "PRATAMA" for r in pratama.rows)
+
+
+# --- the map and boundaries ---------------------------------------------------------------------
+
+
+def square(x: float, y: float, size: float = 0.1) -> list[list[float]]:
+    return [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
+
+
+def district_geojson(users, *, undotted: bool = True, extra: bool = True) -> dict:
+    """Square outlines for the districts of Merangin (code property KODE_KEC, no dots), plus a
+    feature with an unknown code."""
+    districts = services.children_figures(users["monev-admin"], MERANGIN, AS_OF)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"KODE_KEC": d.code.replace(".", "") if undotted else d.code},
+            "geometry": {"type": "Polygon", "coordinates": [square(101 + i * 0.1, -2.0)]},
+        }
+        for i, d in enumerate(districts)
+    ]
+    if extra:
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": "Pulau Hantu", "kode": "99.99.99"},
+                "geometry": {"type": "Polygon", "coordinates": [square(0, 0)]},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def test_map_falls_back_to_a_ranked_grid_without_boundaries(users):
+    client = client_for(users["monev-merangin"], "en")
+    page = text(client.get("/monev/r/15.02/map/"))
+    assert 'class="grid-map"' in page and '<svg class="choropleth"' not in page
+    tiles = re.findall(r'<li style="background: (#\w+)" data-code="([\d.]+)"', page)
+    assert len(tiles) == 24
+    assert tiles[0][0] == services.PALETTE[-1] and tiles[-1][0] == services.PALETTE[0]
+    assert "pesiar regions boundaries FILE" in page
+    coverage = text(client.get("/monev/r/15.02/map/?metric=coverage"))
+    assert 'aria-current="true">Coverage %' in coverage
+
+
+def test_boundaries_import_and_the_choropleth(users, tmp_path, capsys):
+    path = tmp_path / "kecamatan.geojson"
+    path.write_text(json.dumps(district_geojson(users)))
+    call_command("regions", "boundaries", str(path))
+    out = capsys.readouterr().out
+    assert "25 features, 24 matched" in out and "Pulau Hantu" in out
+    assert Boundary.objects.for_user(users["monev-admin"]).filter(level=3).count() == 24
+
+    page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/map/"))
+    assert '<svg class="choropleth"' in page
+    assert len(re.findall(r"<path d=\"M", page)) == 24
+    assert 'class="grid-map"' not in page
+    # the regency map of the province draws Merangin with its districts' outlines
+    province = text(client_for(users["monev-admin"]).get("/monev/r/15/map/"))
+    assert province.count('data-code="15.02"') == 24
+    assert "Without an outline" in province or "Tanpa" in province
+    # importing again updates
+    call_command("regions", "boundaries", str(path), "--within", "15.02")
+    assert "0 new, 24 updated" in capsys.readouterr().out
+
+
+def test_boundaries_from_topojson(users, tmp_path):
+    villages = list(
+        Indicator.objects.for_user(users["monev-admin"])
+        .filter(as_of=AS_OF, level=4, region__pk__startswith="15.02.05.")
+        .values_list("region_id", flat=True)
+    )
+    # Quantised, delta-encoded arcs; each village a square made of two arcs, the second one
+    # used reversed (~index) as TopoJSON allows.
+    arcs, geometries = [], []
+    for i, code in enumerate(villages):
+        x = i * 10
+        arcs.append([[x, 0], [10, 0], [0, 10]])  # (x,0) -> (x+10,0) -> (x+10,10)
+        arcs.append([[x, 0], [0, 10], [10, 0]])  # (x,0) -> (x,10) -> (x+10,10)
+        geometries.append(
+            {
+                "type": "Polygon",
+                "arcs": [[2 * i, ~(2 * i + 1)]],
+                "properties": {"KODE_DESA": code.replace(".", ""), "NAMOBJ": code},
+            }
+        )
+    topology = {
+        "type": "Topology",
+        "transform": {"scale": [0.001, 0.001], "translate": [102.0, -2.5]},
+        "objects": {"desa": {"type": "GeometryCollection", "geometries": geometries}},
+        "arcs": arcs,
+    }
+    path = tmp_path / "desa.topojson"
+    path.write_text(json.dumps(topology))
+    features = geo.read_features(path)
+    assert len(features) == len(villages)
+    ring = features[0].polygons[0][0]
+    assert ring[0] == ring[-1] and len(ring) == 5
+    assert {(round(x, 3), round(y, 3)) for x, y in ring} == {
+        (102.0, -2.5),
+        (102.01, -2.5),
+        (102.01, -2.49),
+        (102.0, -2.49),
+    }
+    report = services.import_boundaries(path)
+    assert report.matched == len(villages) and not report.unmatched
+    assert report.by_level == {4: len(villages)}
+    district = text(client_for(users["monev-merangin"]).get("/monev/r/15.02.05/map/"))
+    assert len(re.findall(r"<path d=\"M", district)) == len(villages)
+
+
+def test_boundary_files_that_are_not_maps_fail_clearly(db, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2")
+    with pytest.raises(CommandError, match="not a JSON file"):
+        call_command("regions", "boundaries", str(bad))
+    bad.write_text('{"type": "FeatureCollection", "features": []}')
+    with pytest.raises(CommandError, match="no feature matched"):
+        call_command("regions", "boundaries", str(bad))
+    bad.write_text("[]")
+    with pytest.raises(CommandError, match="neither GeoJSON nor TopoJSON"):
+        call_command("regions", "boundaries", str(bad))
+    out = io.StringIO()
+    call_command("regions", "load", "--within", "15", stdout=out)
+    assert "Nothing changed" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("1502052001", "15.02.05.2001"),
+        ("15.02.05.2001", "15.02.05.2001"),
+        (1502, "15.02"),
+        ("ID1502", "15.02"),
+        ("15", "15"),
+        (" 15.02.05 ", "15.02.05"),
+        ("150205", "15.02.05"),
+        (1502052001.0, "15.02.05.2001"),
+        ("Merangin", None),
+        ("15020", None),
+        (None, None),
+        (True, None),
+    ],
+)
+def test_region_codes_are_read_dotted_or_not(value, code):
+    assert geo.normalise_code(value) == code
+
+
+def test_simplify_keeps_the_shape_and_drops_what_does_not_show():
+    ring = [(i / 100, 0.0) for i in range(101)] + [(1.0, 1.0), (0.0, 1.0), (0.0, 0.0)]
+    small = geo.simplify(ring, 0.001)
+    assert small[0] == small[-1] and len(small) <= 6
+    assert {(1.0, 0.0), (1.0, 1.0), (0.0, 1.0)} <= set(small)
+    line = geo.outline([[ring]], 0.001)
+    assert line.bbox == (0.0, 0.0, 1.0, 1.0) and line.path.startswith("M0 0L") and "-1" in line.path
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+def load_book(content: bytes):
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(content))
+
+
+def test_report_xlsx_has_the_expected_sheets(users):
+    content, content_type, filename = reports.export(
+        users["monev-merangin"], MERANGIN, None, "xlsx"
+    )
+    assert filename == "monev-15.02-2024-06-01.xlsx" and "spreadsheet" in content_type
+    book = load_book(content)
+    assert book.sheetnames == list(reports.SHEETS)
+    summary = {row[0].value: row[1].value for row in book["Ringkasan"].iter_rows() if row[0].value}
+    assert "Kabupaten Merangin (15.02)" in summary.values()
+    assert 78.42 in summary.values() and 55.05 in summary.values() and "10 / 11" in summary.values()
+    ranking = list(book["Peringkat"].iter_rows(min_row=2, values_only=True))
+    assert len(ranking) == 24 and ranking[0][0] == 1
+    villages = {row[0]: row for row in book["Desa"].iter_rows(min_row=2, values_only=True)}
+    assert villages[DUSUN_BARU][1] == "Dusun Baru" and villages[DUSUN_BARU][6] == 48.28
+    trend = list(book["Tren"].iter_rows(min_row=2, values_only=True))
+    assert [row[0].date() for row in trend] == [EARLIER, AS_OF]
+
+
+def pdf_text(path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils (pdftoppm) not installed")
+def test_report_pdf_renders_from_the_command_line(world, db, tmp_path, capsys):
+    out = tmp_path / "merangin.pdf"
+    call_command(
+        "report", "--region", "15.02", "--as-of", "2024-06-15", "--format", "pdf", "--out", str(out)
+    )
+    assert "Report written" in capsys.readouterr().out
+    assert out.read_bytes().startswith(b"%PDF")
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(out), str(tmp_path / "page")],
+        check=True,
+    )
+    png = next(tmp_path.glob("page*.png"))
+    assert png.stat().st_size > 10_000
+    from PIL import Image
+
+    with Image.open(png) as image:
+        assert image.size[0] > 300 and len(set(image.convert("RGB").getdata())) > 20
+    words = pdf_text(out)
+    assert "Kabupaten Merangin" in words and "Juni 2024" in words  # the report speaks Indonesian
+    assert "78,42%" in words and "55,05%" in words and "10 / 11" in words
+    assert "Dusun Baru" in words and "Sungai Jering" in words
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(png, ARTEFACTS / "monev-report-page1.png")
+
+
+def test_report_downloads_from_the_dashboard(users):
+    client = client_for(users["monev-merangin"], "en")
+    page = text(client.get("/monev/r/15.02/"))
+    pdf_url = re.search(r'id="download-pdf" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    response = client.get(pdf_url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert 'filename="monev-15.02-2024-06-01.pdf"' in response["Content-Disposition"]
+    assert response.content.startswith(b"%PDF")
+    xlsx = client.get(reverse("monev:report_xlsx", args=["15.02.05"]) + "?as_of=2024-03-01")
+    assert load_book(xlsx.content).sheetnames == list(reports.SHEETS)
+    assert "2024-03-01" in xlsx["Content-Disposition"]
+    top = client_for(users["monev-branch"]).get(reverse("monev:report_xlsx_top"))
+    ranking = [
+        row[2] for row in load_book(top.content)["Peringkat"].iter_rows(min_row=2, values_only=True)
+    ]
+    assert set(ranking) == {"Kabupaten Merangin", "Kabupaten Sarolangun", "Kabupaten Kerinci"}
+
+
+def test_report_command_fails_clearly(world, db, tmp_path):
+    with pytest.raises(CommandError, match="unknown region"):
+        call_command("report", "--region", "99.99", "--out", str(tmp_path / "x.pdf"))
+    with pytest.raises(CommandError, match="invalid choice"):
+        call_command("report", "--format", "docx")
+
+
+def test_colour_classes_run_from_the_lowest_to_the_highest():
+    values = [Decimal("50"), Decimal("60"), Decimal("75")]
+    bounds = services.bins(values)
+    assert bounds[0] == Decimal("50") and len(bounds) == len(services.PALETTE)
+    assert services.colour(Decimal("50"), bounds) == services.PALETTE[0]
+    assert services.colour(Decimal("75"), bounds) == services.PALETTE[-1]
+    assert services.colour(None, bounds) == services.NO_DATA
+    assert services.bins([Decimal("60"), Decimal("60.2")]) == [Decimal("60")]
