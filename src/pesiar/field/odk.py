@@ -201,7 +201,7 @@ def import_submissions(path: Path, *, default_agent: User | None = None) -> OdkI
             location = _column(row, "location")
             if not lat and location:
                 parts = location.split()
-                lat, lon = (parts + ["", ""])[:2]
+                lat, lon = [*parts, "", ""][:2]
             try:
                 _visit, created = services.record_visit(
                     agent,

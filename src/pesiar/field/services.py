@@ -50,6 +50,7 @@ from pesiar.registers.models import Snapshot
 from pesiar.sweep.models import WorklistItem
 
 CLOSED_BY_VISIT = "visit"
+CLIENT_ID = "client ids are unique across scopes; the row is checked against the user's scope"
 
 
 class FieldError(ValueError):
@@ -161,9 +162,7 @@ def record_visit(user: User, data: VisitInput) -> tuple[Visit, bool]:
     existing = Visit.objects.for_user(user).filter(client_id=client_id).first()
     if (
         existing is None
-        and Visit.objects.unscoped(reason="client id is unique")
-        .filter(client_id=client_id)
-        .exists()
+        and Visit.objects.unscoped(reason=CLIENT_ID).filter(client_id=client_id).exists()
     ):
         raise FieldError(_("client_id is already used by another user's visit"), status=409)
     if existing is not None:
@@ -175,7 +174,7 @@ def record_visit(user: User, data: VisitInput) -> tuple[Visit, bool]:
         raise FieldError(problems)
     with transaction.atomic():
         WorklistItem.objects.for_user(user).select_for_update().filter(pk=item.pk).first()
-        visit, created = Visit.objects.get_or_create(
+        visit, created = Visit.objects.unscoped(reason=CLIENT_ID).get_or_create(
             client_id=client_id,
             defaults={
                 "item": item,
@@ -245,9 +244,7 @@ def record_event(user: User, data: EventInput) -> tuple[Event, bool]:
     existing = Event.objects.for_user(user).filter(client_id=client_id).first()
     if (
         existing is None
-        and Event.objects.unscoped(reason="client id is unique")
-        .filter(client_id=client_id)
-        .exists()
+        and Event.objects.unscoped(reason=CLIENT_ID).filter(client_id=client_id).exists()
     ):
         raise FieldError(_("client_id is already used by another user's event"), status=409)
     if existing is not None:
@@ -271,7 +268,7 @@ def record_event(user: User, data: EventInput) -> tuple[Event, bool]:
     if problems:
         raise FieldError(problems)
     with transaction.atomic():
-        return Event.objects.get_or_create(
+        return Event.objects.unscoped(reason=CLIENT_ID).get_or_create(
             client_id=client_id,
             defaults={
                 "village": village,
@@ -449,7 +446,7 @@ def register_family(user: User, data: RegistrationInput) -> tuple[RegistrationRe
     existing = RegistrationRequest.objects.for_user(user).filter(client_id=client_id).first()
     if (
         existing is None
-        and RegistrationRequest.objects.unscoped(reason="client id is unique")
+        and RegistrationRequest.objects.unscoped(reason=CLIENT_ID)
         .filter(client_id=client_id)
         .exists()
     ):
@@ -470,7 +467,7 @@ def register_family(user: User, data: RegistrationInput) -> tuple[RegistrationRe
     village, members = validate_registration(user, data, submit=data.submit)
     now = timezone.now()
     with transaction.atomic():
-        request, created = RegistrationRequest.objects.get_or_create(
+        request, created = RegistrationRequest.objects.unscoped(reason=CLIENT_ID).get_or_create(
             client_id=client_id,
             defaults={
                 "village_id": village,

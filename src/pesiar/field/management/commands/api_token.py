@@ -5,7 +5,7 @@ from pesiar.field.models import ApiToken
 
 
 class Command(BaseCommand):
-    help = "Make an API token for USERNAME and print it (it is shown only once; only its hash is kept)."
+    help = "Make an API token for USERNAME and print it (shown once; only its hash is kept)."
 
     def add_arguments(self, parser):
         parser.add_argument("username")
