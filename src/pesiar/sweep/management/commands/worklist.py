@@ -1,0 +1,36 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pesiar.regions.models import Region
+from pesiar.sweep.services import member_rows, open_items, write_csv, write_xlsx
+
+
+class Command(BaseCommand):
+    help = (
+        "Export the open family worklists inside a region, one row per family member, with "
+        "full NIK and KK (the operator's tool: keep the file safe)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--within", required=True, metavar="CODE", help="Region code.")
+        parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+        parser.add_argument("--out", type=Path, help="File to write (CSV: default stdout).")
+
+    def handle(self, *args, within: str, format: str, out: Path | None, **options) -> None:
+        region = Region.objects.filter(code=within).first()
+        if region is None:
+            raise CommandError(f"unknown region code {within!r} (e.g. 15.02 or 15.02.05.2001)")
+        items = open_items(None).filter(village__code__startswith=within)
+        rows = member_rows(items, full_identifiers=True)
+        if format == "xlsx":
+            if out is None:
+                raise CommandError("--format xlsx needs --out FILE")
+            n = write_xlsx(rows, out, title=f"{region.code} {region.name}")
+        elif out is None:
+            n = write_csv(rows, sys.stdout)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as stream:
+                n = write_csv(rows, stream)
+        self.stderr.write(f"{n:,} members of {items.count():,} families in {region}")
