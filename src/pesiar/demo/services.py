@@ -126,11 +126,29 @@ def map_coverage(scenario: Scenario, progress: Callable[[str], None]) -> None:
     )
 
 
+def sweep_worklists(scenario: Scenario, progress: Callable[[str], None]) -> None:
+    """Build the family worklists from the map (skipped when that map was swept already)."""
+    from pesiar.sweep.models import SweepRun
+    from pesiar.sweep.pipeline import map_for, run_sweep
+
+    done = SweepRun.objects.filter(link_run=map_for(scenario.as_of)).first()
+    if done is not None:
+        progress(f"sweep: already done (#{done.pk})")
+        return
+    sweep = run_sweep(scenario.as_of)
+    c = sweep.counts
+    progress(
+        f"sweep #{sweep.pk}: {c['families']:,} families on the worklists, "
+        f"{c['pbi_people']:,} PBI-APBD proposals (Rp {c['pbi_yearly_cost']:,} a year)"
+    )
+
+
 # Pipeline steps run on the demo scenario, in order; each takes the scenario and a progress
-# callback. The sweep joins when it exists.
+# callback.
 PIPELINE: list[Callable[[Scenario, Callable[[str], None]], None]] = [
     import_registers,
     map_coverage,
+    sweep_worklists,
 ]
 
 
