@@ -613,10 +613,17 @@ def test_report_command_fails_clearly(world, db, tmp_path):
 
 
 def test_colour_classes_run_from_the_lowest_to_the_highest():
-    values = [Decimal("50"), Decimal("60"), Decimal("75")]
+    values = [Decimal(v) for v in range(50, 60)] + [Decimal("99")]  # one far ahead
     bounds = services.bins(values)
     assert bounds[0] == Decimal("50") and len(bounds) == len(services.PALETTE)
-    assert services.colour(Decimal("50"), bounds) == services.PALETTE[0]
-    assert services.colour(Decimal("75"), bounds) == services.PALETTE[-1]
+    fills = [services.colour(v, bounds) for v in values]
+    assert fills[0] == services.PALETTE[0] and fills[-1] == services.PALETTE[-1]
+    assert len(set(fills)) == len(services.PALETTE)  # the outlier does not flatten the rest
     assert services.colour(None, bounds) == services.NO_DATA
-    assert services.bins([Decimal("60"), Decimal("60.2")]) == [Decimal("60")]
+    few = services.bins([Decimal("60"), Decimal("60"), Decimal("70")])
+    assert few == [Decimal("60"), Decimal("70")]
+    assert [services.colour(Decimal(v), few) for v in (60, 70)] == [
+        services.PALETTE[0],
+        services.PALETTE[-1],
+    ]
+    assert len(services.legend(few, Decimal("70"))) == 2

@@ -619,42 +619,53 @@ def ranking(
 
 # --- the map ------------------------------------------------------------------------------------
 
-# Five classes from the lowest to the highest child (ColorBrewer RdYlGn), so the meeting sees
-# at a glance who lags behind; the target is shown in the legend.
+# Up to five classes by quintile of the children's values (ColorBrewer RdYlGn), so the meeting
+# sees at a glance who lags behind, even when one region is far ahead; the target is in the legend.
 PALETTE = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 NO_DATA = "#d9e1e6"
 
 
 def bins(values: Sequence[Decimal]) -> list[Decimal]:
-    """Lower bounds of the colour classes: equal steps from the lowest to the highest value."""
+    """Lower bounds of the colour classes: the quintiles of the values (fewer when they repeat)."""
     if not values:
         return [Decimal(0)]
-    low, high = min(values), max(values)
-    if high - low < Decimal("0.5"):
-        return [low]
-    step = (high - low) / len(PALETTE)
-    return [(low + step * i).quantize(Decimal("0.01")) for i in range(len(PALETTE))]
+    ordered = sorted(values)
+    n = len(ordered)
+    bounds: list[Decimal] = []
+    for i in range(len(PALETTE)):
+        bound = ordered[i * n // len(PALETTE)]
+        if not bounds or bound > bounds[-1]:
+            bounds.append(bound)
+    return bounds
+
+
+def _class_colours(count: int) -> list[str]:
+    if count == 1:
+        return [PALETTE[len(PALETTE) // 2]]
+    return [PALETTE[round(i * (len(PALETTE) - 1) / (count - 1))] for i in range(count)]
 
 
 def colour(value: Decimal | None, bounds: Sequence[Decimal]) -> str:
     if value is None:
         return NO_DATA
-    if len(bounds) == 1:
-        return PALETTE[len(PALETTE) // 2]
-    chosen = PALETTE[0]
-    for bound, fill in zip(bounds, PALETTE, strict=False):
+    fills = _class_colours(len(bounds))
+    chosen = fills[0]
+    for bound, fill in zip(bounds, fills, strict=True):
         if value >= bound:
             chosen = fill
     return chosen
 
 
 def legend(bounds: Sequence[Decimal], high: Decimal | None = None) -> list[tuple[str, str]]:
-    if len(bounds) == 1:
-        return [(PALETTE[len(PALETTE) // 2], f"{bounds[0]}%")]
     out = []
-    for i, fill in enumerate(PALETTE):
+    for i, fill in enumerate(_class_colours(len(bounds))):
         upper = bounds[i + 1] if i + 1 < len(bounds) else high
-        out.append((fill, f"{bounds[i]}-{upper}%" if upper is not None else f">= {bounds[i]}%"))
+        if upper is None or upper == bounds[i]:
+            out.append((fill, f"{bounds[i]}%"))
+        elif i + 1 < len(bounds):
+            out.append((fill, f"{bounds[i]} - < {upper}%"))
+        else:
+            out.append((fill, f"{bounds[i]} - {upper}%"))
     return out
 
 
