@@ -8,8 +8,8 @@ one again returns the first result (200 instead of 201) and never makes a second
 """
 
 import functools
+import re
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied
@@ -19,7 +19,7 @@ from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer, django_auth
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from pesiar.accounts.audit import log_access
 from pesiar.accounts.models import AccessKind
@@ -125,6 +125,22 @@ class ErrorOut(Schema):
     problems: list[str] = []
 
 
+class InvalidOut(Schema):
+    detail: list[dict[str, Any]]
+
+
+def answers(ok: Any, *codes: int, created: bool = False) -> dict[int, Any]:
+    """The documented answers of an operation: `ok` (200, and 201 when `created`), 401 without
+    a valid token, 403 for a role that may not see personal rows, 422 for a malformed request,
+    and the given problem `codes` (400 invalid, 404 not in your scope, 409 client id taken)."""
+    out: dict[int, Any] = {200: ok, 401: ErrorOut, 403: ErrorOut, 422: InvalidOut}
+    if created:
+        out[201] = ok
+    for code in codes:
+        out[code] = ErrorOut
+    return out
+
+
 @api.exception_handler(services.FieldError)
 def _field_error(request: HttpRequest, exc: services.FieldError) -> HttpResponse:
     return api.create_response(
@@ -148,7 +164,20 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a number is required")
+    return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("an ISO 8601 date-time is required, e.g. 2024-07-01T08:00:00+07:00")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_no_nul)]
+Since = Annotated[datetime, BeforeValidator(_iso_datetime)]
 ClientId = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
@@ -186,7 +215,7 @@ class MeOut(Schema):
     full_identifiers: bool
 
 
-@api.get("/me", response=MeOut, summary="The signed-in user, role and villages")
+@api.get("/me", response=answers(MeOut), summary="The signed-in user, role and villages")
 def me(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     scope = get_scope(user)
@@ -282,15 +311,17 @@ class WorklistQuery(Page):
     state: Literal["OPEN", "CLOSED"] | None = None
 
 
-@api.get("/worklist", response=list[ItemOut], summary="Families to visit, highest priority first")
+@api.get(
+    "/worklist",
+    response=answers(list[ItemOut]),
+    summary="Families to visit, highest priority first",
+)
 def worklist(request: HttpRequest, q: Query[WorklistQuery]) -> list[dict[str, Any]]:
     items = services.worklist(request.user, village=q.village or "", state=q.state or "")
     return _items_out(request, list(items[q.offset : q.offset + q.limit]))
 
 
-@api.get(
-    "/worklist/{item_id}", response={200: ItemOut, 404: ErrorOut}, summary="One family with members"
-)
+@api.get("/worklist/{item_id}", response=answers(ItemOut, 404), summary="One family with members")
 def worklist_item(request: HttpRequest, item_id: Id) -> dict[str, Any]:
     item = services.get_item(request.user, item_id)
     return _items_out(request, [item])[0]
@@ -306,10 +337,8 @@ class VisitIn(Schema):
     outcome: Outcome
     reason: Annotated[Text, Field(max_length=300)] = ""
     note: Annotated[Text, Field(max_length=5000)] = ""
-    latitude: Annotated[Decimal, Field(ge=-90, le=90, max_digits=9, decimal_places=6)] | None = None
-    longitude: Annotated[Decimal, Field(ge=-180, le=180, max_digits=9, decimal_places=6)] | None = (
-        None
-    )
+    latitude: Annotated[float, Field(ge=-90, le=90), BeforeValidator(_number)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180), BeforeValidator(_number)] | None = None
 
 
 class VisitOut(Schema):
@@ -321,8 +350,8 @@ class VisitOut(Schema):
     outcome: str
     reason: str
     note: str
-    latitude: Decimal | None
-    longitude: Decimal | None
+    latitude: float | None
+    longitude: float | None
     source: str
     created_at: datetime
 
@@ -337,8 +366,8 @@ def _visit_out(v: Visit) -> dict[str, Any]:
         "outcome": v.outcome,
         "reason": v.reason,
         "note": v.note,
-        "latitude": v.latitude,
-        "longitude": v.longitude,
+        "latitude": None if v.latitude is None else float(v.latitude),
+        "longitude": None if v.longitude is None else float(v.longitude),
         "source": v.source,
         "created_at": v.created_at,
     }
@@ -346,10 +375,12 @@ def _visit_out(v: Visit) -> dict[str, Any]:
 
 class VisitQuery(Page):
     item_id: Id | None = None
-    since: datetime | None = None
+    since: Since | None = None
 
 
-@api.get("/visits", response=list[VisitOut], summary="Visits in your villages, latest first")
+@api.get(
+    "/visits", response=answers(list[VisitOut]), summary="Visits in your villages, latest first"
+)
 def visits(request: HttpRequest, q: Query[VisitQuery]) -> list[dict[str, Any]]:
     rows = Visit.objects.for_user(request.user).select_related("agent")
     if q.item_id:
@@ -363,7 +394,7 @@ def visits(request: HttpRequest, q: Query[VisitQuery]) -> list[dict[str, Any]]:
 
 @api.post(
     "/visits",
-    response={200: VisitOut, 201: VisitOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response=answers(VisitOut, 400, 404, 409, created=True),
     summary="Record a visit (idempotent on client_id)",
 )
 def visit_create(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str, Any]]:
@@ -425,10 +456,12 @@ def _event_out(e: Event) -> dict[str, Any]:
 
 class EventQuery(Page):
     village: Code | None = None
-    since: datetime | None = None
+    since: Since | None = None
 
 
-@api.get("/events", response=list[EventOut], summary="Socialisation events in your villages")
+@api.get(
+    "/events", response=answers(list[EventOut]), summary="Socialisation events in your villages"
+)
 def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
     rows = Event.objects.for_user(request.user).select_related("agent")
     if q.village:
@@ -442,7 +475,7 @@ def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
 
 @api.post(
     "/events",
-    response={200: EventOut, 201: EventOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response=answers(EventOut, 400, 404, 409, created=True),
     summary="Record a socialisation event (idempotent on client_id)",
 )
 def event_create(request: HttpRequest, payload: EventIn) -> tuple[int, dict[str, Any]]:
@@ -549,7 +582,9 @@ class RegistrationQuery(Page):
 
 
 @api.get(
-    "/registrations", response=list[RegistrationOut], summary="Registration requests in your scope"
+    "/registrations",
+    response=answers(list[RegistrationOut]),
+    summary="Registration requests in your scope",
 )
 def registrations(request: HttpRequest, q: Query[RegistrationQuery]) -> list[dict[str, Any]]:
     rows = RegistrationRequest.objects.for_user(request.user).select_related("agent")
@@ -562,7 +597,7 @@ def registrations(request: HttpRequest, q: Query[RegistrationQuery]) -> list[dic
 
 @api.get(
     "/registrations/{request_id}",
-    response={200: RegistrationOut, 404: ErrorOut},
+    response=answers(RegistrationOut, 404),
     summary="One registration request",
 )
 def registration(request: HttpRequest, request_id: Id) -> dict[str, Any]:
@@ -571,14 +606,7 @@ def registration(request: HttpRequest, request_id: Id) -> dict[str, Any]:
 
 @api.post(
     "/registrations",
-    response={
-        200: RegistrationOut,
-        201: RegistrationOut,
-        400: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-    },
+    response=answers(RegistrationOut, 400, 404, 409, created=True),
     summary="Register family members (validated against the population register; idempotent)",
 )
 def registration_create(request: HttpRequest, payload: RegistrationIn) -> tuple[int, Any]:
@@ -602,7 +630,7 @@ def registration_create(request: HttpRequest, payload: RegistrationIn) -> tuple[
 
 @api.post(
     "/registrations/{request_id}/submit",
-    response={200: RegistrationOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response=answers(RegistrationOut, 400, 404),
     summary="Submit a draft (a request already submitted is returned unchanged)",
 )
 def registration_submit(request: HttpRequest, request_id: Id) -> dict[str, Any]:
