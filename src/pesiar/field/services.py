@@ -104,6 +104,13 @@ def worklist(user: User, *, village: str = "", state: str = "") -> QuerySet:
     return items.order_by("-priority", "kk")
 
 
+def overlaps_scope(user: User, code: str) -> bool:
+    """True when region `code` lies inside the user's scope or holds part of it (an agent's
+    district holds their villages)."""
+    scope = get_scope(user)
+    return scope.contains(code) or any(is_within(c, code) for c in scope.codes)
+
+
 def get_item(user: User, item_id: int) -> WorklistItem:
     item = WorklistItem.objects.for_user(user).filter(pk=item_id).first()
     if item is None:

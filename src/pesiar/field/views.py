@@ -22,7 +22,6 @@ from pesiar.accounts.models import AccessKind, Role
 from pesiar.accounts.scoping import (
     can_see_full_identifiers,
     get_scope,
-    in_scope,
     mask_nik,
     require_personal_access,
 )
@@ -385,7 +384,9 @@ def odk_form(request: HttpRequest, code: str) -> HttpResponse:
     from pesiar.field import odk
 
     require_personal_access(request.user)
-    if not Region.objects.filter(code=code).exists() or not in_scope(request.user, code):
+    if not Region.objects.filter(code=code).exists() or not services.overlaps_scope(
+        request.user, code
+    ):
         raise Http404(_("region %(code)s is not in your scope") % {"code": code})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

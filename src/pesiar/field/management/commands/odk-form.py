@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from pesiar.accounts.models import User
-from pesiar.accounts.scoping import in_scope
 from pesiar.field.odk import write_form_files
+from pesiar.field.services import overlaps_scope
 from pesiar.regions.models import Region
 
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "no such user (give --as-user USERNAME; an admin user is the default)"
             )
-        if not in_scope(user, within):
+        if not overlaps_scope(user, within):
             raise CommandError(f"{within} is outside {user}'s scope")
         families = write_form_files(user, within, out)
         self.stdout.write(f"{out / 'form.xlsx'} and {out / 'worklist.csv'}: {families} families")
