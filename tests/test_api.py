@@ -6,6 +6,7 @@ import json
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.utils import translation
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
@@ -15,6 +16,14 @@ from pesiar.field.models import ApiToken, RegistrationRequest, Visit
 from pesiar.field.testing import DUSUN_BARU, OUTSIDE, PASAR, build_world, family
 
 KK_A = "1502050101200001"
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Messages are asserted in English (the site's default language is Bahasa Indonesia)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from pesiar.accounts.models import AccessLog
 from pesiar.field import services
@@ -33,6 +33,14 @@ from pesiar.field.testing import (
 
 KK_A, KK_B, KK_C = "1502050101200001", "1502050101200002", "1502050101200003"
 TODAY = date(2024, 7, 1)
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Messages are asserted in English (the site's default language is Bahasa Indonesia)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -323,3 +331,13 @@ def test_api_tokens_from_the_command_and_the_web_page(world, client, capsys):
     client.post(reverse("field:tokens"), {"action": "revoke", "token": token.pk})
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_the_family_page_shows_visits_and_the_field_actions(world, client):
+    item = world.item(DUSUN_BARU)
+    visit(world, outcome="REFUSED", reason="belum ada uang")
+    client.force_login(world.users["agent"])
+    page = client.get(reverse("sweep:item", args=[item.pk])).content.decode()
+    assert reverse("field:visit_add", args=[item.pk]) in page
+    assert reverse("field:register_family", args=[item.pk]) in page
+    assert "belum ada uang" in page

@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from pesiar.field.models import Visit
 from pesiar.field.odk import build_xform, import_submissions
@@ -19,6 +20,14 @@ KK_A, KK_B, KK_C = "1502050101200001", "1502050101200002", "1502050101200003"
 pytestmark = pytest.mark.skipif(
     shutil.which("java") is None, reason="ODK Validate needs java (.ci/run installs it)"
 )
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Messages are asserted in English (the site's default language is Bahasa Indonesia)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
