@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.core import serializers
+from django.core.cache import cache
 from django.test import override_settings
 
 from pesiar.accounts.models import Scope, User
@@ -69,6 +70,7 @@ def site(saved_world, live_server, settings) -> str:
     """The live server's address, with the world in its database."""
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     settings.SECURE_SSL_REDIRECT = False
+    cache.clear()
     load_regions(within="15")
     for model, data in saved_world:
         model.objects.bulk_create([o.object for o in serializers.deserialize("json", data)])

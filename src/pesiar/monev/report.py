@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -93,6 +94,7 @@ def render_pdf(report: Report) -> bytes:
                 "f": report.figures,
                 "targets": Targets.from_settings(),
                 "title": report.title,
+                "region_url": reverse("monev:home") + "r/",
                 "trend_chart": services.trend_chart(
                     report.dashboard.trend, Targets.from_settings()
                 ),

@@ -6,6 +6,7 @@ and says so with `unscoped(reason=...)`. The nation (code '') is the sum of the 
 the national administrator, and the sum of a scoped user's regions for everyone else.
 """
 
+import dataclasses
 import importlib
 import logging
 from collections.abc import Callable, Sequence
@@ -15,12 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from pesiar.accounts.scoping import get_scope
 from pesiar.coverage.models import Indicator
@@ -60,6 +62,11 @@ REASON_LABELS = {
     "DECEASED": gettext_lazy("Deceased"),
     "OTHER": gettext_lazy("Other"),
 }
+# The figures change only when `pesiar map` stores new indicators (new row ids), so a dashboard
+# is cached per scope, region, date and language under the newest row id, for at most
+# CACHE_SECONDS; what the sweep and the field apps add (worklists, visits) for OPTIONAL_SECONDS.
+CACHE_SECONDS = 300
+OPTIONAL_SECONDS = 60
 METRICS = {"active": gettext_lazy("Active %"), "coverage": gettext_lazy("Coverage %")}
 
 
@@ -209,6 +216,26 @@ class Figures:
         )
 
     @classmethod
+    def from_values(cls, row: dict) -> "Figures":
+        """From `indicators(...).values(*VALUE_FIELDS)` (no model instances: cheaper)."""
+        return cls(
+            code=row["region_id"],
+            name=row["region__name"],
+            level=row["level"],
+            as_of=row["as_of"],
+            population=row["population"],
+            registered=row["registered"],
+            active=row["active"],
+            coverage_pct=row["coverage_pct"],
+            active_pct=row["active_pct"],
+            to_target_coverage=row["to_target_coverage"],
+            to_target_active=row["to_target_active"],
+            rank=row["rank"],
+            rank_of=row["rank_of"],
+            uhc_class=row["uhc_class"],
+        )
+
+    @classmethod
     def total(cls, code: str, name: str, level: int, as_of: date, parts: Sequence["Figures"]):
         """The sum of `parts` (a region's figures are the sum of its parts')."""
         targets = Targets.from_settings()
@@ -234,6 +261,24 @@ class Figures:
             unmatched_participants=sum(p.unmatched_participants for p in parts),
             deceased_listed=sum(p.deceased_listed for p in parts),
         )
+
+
+VALUE_FIELDS = (
+    "region_id",
+    "region__name",
+    "level",
+    "as_of",
+    "population",
+    "registered",
+    "active",
+    "coverage_pct",
+    "active_pct",
+    "to_target_coverage",
+    "to_target_active",
+    "rank",
+    "rank_of",
+    "uhc_class",
+)
 
 
 def top_regions(user: Any | None, as_of: date) -> list[Figures]:
@@ -494,9 +539,46 @@ def get_region(user: Any | None, code: str) -> Region | None:
     return region
 
 
+def figures_version() -> str:
+    """Changes whenever indicators are stored (newest row id and date; two indexed lookups)."""
+    latest = Indicator.objects.unscoped(reason="cache key only: no figures are read").aggregate(
+        id=Max("id"), as_of=Max("as_of")
+    )
+    return f"{latest['id'] or 0}-{latest['as_of'] or ''}"
+
+
+def _viewer_key(user: Any | None) -> str:
+    if user is None:
+        return "cli"
+    return f"{user.role}:{getattr(user, 'office', '')}:{get_scope(user).label}".replace(" ", ",")
+
+
 def dashboard(user: Any | None, code: str, as_of: date | None = None) -> Dashboard | None:
     """Everything the dashboard of `code` shows, or None when there are no figures yet."""
     region = get_region(user, code)
+    viewer = _viewer_key(user)
+    key = f"monev:dashboard:{viewer}:{code}:{as_of}:{figures_version()}:{get_language()}"
+    board = cache.get(key)
+    if board is None:
+        board = _figures_dashboard(user, code, region, as_of)
+        cache.set(key, board or "none", CACHE_SECONDS)
+    if board is None or board == "none":
+        return None
+    extra_key = f"monev:extra:{viewer}:{code}:{board.as_of}"
+    extra = cache.get(extra_key)
+    if extra is None:
+        extra = {
+            "worklist": worklist(user, code),
+            "agents": agent_kpis(user, code, *board.period) if code else None,
+            "budget": budget(user, code, board.as_of),
+        }
+        cache.set(extra_key, extra, OPTIONAL_SECONDS)
+    return dataclasses.replace(board, **extra)
+
+
+def _figures_dashboard(
+    user: Any | None, code: str, region: Region | None, as_of: date | None
+) -> Dashboard | None:
     available = dates(user)
     as_of = resolve_as_of(user, as_of, available)
     if as_of is None:
@@ -523,9 +605,9 @@ def dashboard(user: Any | None, code: str, as_of: date | None = None) -> Dashboa
         segments=shares(figures.segments, SEGMENT_LABELS, figures.registered),
         reasons=shares(figures.inactive_reasons, REASON_LABELS, figures.inactive),
         findings=finding_counts(user, code, as_of),
-        worklist=worklist(user, code),
-        agents=agent_kpis(user, code, *period) if code else None,
-        budget=budget(user, code, as_of),
+        worklist=None,
+        agents=None,
+        budget=None,
         period=period,
         targets=Targets.from_settings(),
     )
@@ -593,9 +675,9 @@ def ranking(
     order = SORTS.get(sort) or SORTS["rank"]
     if descending:
         order = _reverse(order)
-    paginator = Paginator(qs.select_related("region").order_by(*order), per_page)
+    paginator = Paginator(qs.order_by(*order).values(*VALUE_FIELDS), per_page)
     current = paginator.get_page(page)
-    rows = [Figures.from_indicator(r) for r in current.object_list]
+    rows = [Figures.from_values(r) for r in current.object_list]
     best = SORTS["rank"]
     top = set(qs.order_by(*best).values_list("region_id", flat=True)[:highlight])
     bottom = set(qs.order_by(*_reverse(best)).values_list("region_id", flat=True)[:highlight])

@@ -42,7 +42,12 @@ def _dashboard(request: HttpRequest, code: str) -> HttpResponse:
     board = services.dashboard(request.user, code, _as_of(request))
     region_obj = services.get_region(request.user, code) if board is None else board.region
     metric = request.GET.get("metric", "active")
-    context: dict[str, Any] = {"board": board, "code": code, "region": region_obj}
+    context: dict[str, Any] = {
+        "board": board,
+        "code": code,
+        "region": region_obj,
+        "region_url": reverse("monev:home") + "r/",
+    }
     if board is not None:
         context["map"] = services.choropleth(
             request.user, code, board.as_of, metric, board.children
@@ -71,6 +76,7 @@ def region_map(request: HttpRequest, code: str = services.NATION) -> HttpRespons
             "metric": metric,
             "metrics": services.METRICS,
             "ancestors": services.ancestors(request.user, code),
+            "region_url": reverse("monev:home") + "r/",
         },
     )
 
@@ -120,6 +126,7 @@ def ranking(request: HttpRequest) -> HttpResponse:
             "query_string": params.urlencode(),
             "sort_query": sort_params.urlencode(),
             "uhc_classes": [name for _t, name in services.Targets.from_settings().uhc_classes],
+            "region_url": reverse("monev:home") + "r/",
         },
     )
 
