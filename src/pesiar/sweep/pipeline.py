@@ -9,7 +9,7 @@ stays), refreshed, reopened, or closed when the whole family is now active.
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -314,14 +314,45 @@ def store_chunk(
             item_id__in=old_ids[start : start + 5000]
         ).delete()
     ids = {obj.kk: obj.pk for obj in [*new, *old]}
-    WorklistMember.objects.bulk_create(
-        (
-            WorklistMember(item_id=ids[item["kk"]], **member)
-            for item, members in built
-            for member in members
-        ),
-        batch_size=5000,
+    insert_members((ids[item["kk"]], member) for item, members in built for member in members)
+
+
+MEMBER_FIELDS = [
+    "nik", "name", "sex", "birth_date", "relation", "status", "inactive_reason", "noka",
+    "segment", "flags", "pathway", "priority", "decile", "arrears_months", "arrears_amount",
+    "employer_code", "employer_name", "layoff_date",
+]  # fmt: skip
+
+
+def insert_members(rows: Iterable[tuple[int, dict]]) -> None:
+    """Insert (item id, member fields) rows with one prepared INSERT: several times faster
+    than bulk_create, which compiles every value of every row."""
+    quote = connection.ops.quote_name
+    columns = ["item_id", *MEMBER_FIELDS]
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(WorklistMember._meta.db_table),
+        ", ".join(quote(c) for c in columns),
+        ", ".join(["%s"] * len(columns)),
     )
+    date_value = connection.ops.adapt_datefield_value
+    flags = WorklistMember._meta.get_field("flags")
+
+    def values(item_id: int, m: dict) -> list:
+        row = [item_id, *(m[f] for f in MEMBER_FIELDS)]
+        row[4] = date_value(row[4])
+        row[10] = flags.get_db_prep_save(row[10], connection)
+        row[18] = date_value(row[18])
+        return row
+
+    with connection.cursor() as cursor:
+        batch: list[list] = []
+        for item_id, member in rows:
+            batch.append(values(item_id, member))
+            if len(batch) == 5000:
+                cursor.executemany(sql, batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
 
 
 def close_families(con: duckdb.DuckDBPyConnection, sweep: SweepRun, listed: set[str]) -> dict:
