@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Query, Schema
+from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer, django_auth
 from pydantic import AfterValidator, BeforeValidator
@@ -397,7 +397,7 @@ def visits(request: HttpRequest, q: Query[VisitQuery]) -> list[dict[str, Any]]:
     response=answers(VisitOut, 400, 404, 409, created=True),
     summary="Record a visit (idempotent on client_id)",
 )
-def visit_create(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str, Any]]:
+def visit_create(request: HttpRequest, payload: VisitIn) -> Status:
     visit, created = services.record_visit(
         request.user,
         services.VisitInput(
@@ -413,7 +413,7 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str,
         ),
     )
     _log(request, 1)
-    return (201 if created else 200), _visit_out(visit)
+    return Status(201 if created else 200, _visit_out(visit))
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -478,7 +478,7 @@ def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
     response=answers(EventOut, 400, 404, 409, created=True),
     summary="Record a socialisation event (idempotent on client_id)",
 )
-def event_create(request: HttpRequest, payload: EventIn) -> tuple[int, dict[str, Any]]:
+def event_create(request: HttpRequest, payload: EventIn) -> Status:
     event, created = services.record_event(
         request.user,
         services.EventInput(
@@ -492,7 +492,7 @@ def event_create(request: HttpRequest, payload: EventIn) -> tuple[int, dict[str,
         ),
     )
     _log(request, 1)
-    return (201 if created else 200), _event_out(event)
+    return Status(201 if created else 200, _event_out(event))
 
 
 # --- registrations ----------------------------------------------------------------------------
@@ -609,7 +609,7 @@ def registration(request: HttpRequest, request_id: Id) -> dict[str, Any]:
     response=answers(RegistrationOut, 400, 404, 409, created=True),
     summary="Register family members (validated against the population register; idempotent)",
 )
-def registration_create(request: HttpRequest, payload: RegistrationIn) -> tuple[int, Any]:
+def registration_create(request: HttpRequest, payload: RegistrationIn) -> Status:
     created_request, created = services.register_family(
         request.user,
         services.RegistrationInput(
@@ -625,7 +625,7 @@ def registration_create(request: HttpRequest, payload: RegistrationIn) -> tuple[
             source=Source.API,
         ),
     )
-    return (201 if created else 200), _registrations_out(request, [created_request])[0]
+    return Status(201 if created else 200, _registrations_out(request, [created_request])[0])
 
 
 @api.post(
