@@ -21,6 +21,7 @@ from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -436,11 +437,15 @@ def call_optional(module: str, name: str, *args: Any) -> Any:
 def period_for(
     user: Any | None, as_of: date, available: list[date] | None = None
 ) -> tuple[date, date]:
-    """The Monev period ending on `as_of`: since the previous date with figures, else 30 days."""
+    """The work a Monev meeting on `as_of` reviews: from the day after the previous date with
+    figures (else 30 days before) to `as_of`, or to today for the latest date."""
     available = dates(user) if available is None else available
     earlier = [d for d in available if d < as_of]
     start = earlier[0] + timedelta(days=1) if earlier else as_of - timedelta(days=30)
-    return start, as_of
+    end = as_of
+    if not [d for d in available if d > as_of]:
+        end = max(as_of, timezone.localdate())
+    return start, end
 
 
 def agent_kpis(user: Any | None, code: str, start: date, end: date) -> list[dict] | None:
