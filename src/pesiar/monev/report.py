@@ -196,12 +196,13 @@ def write_xlsx(report: Report) -> bytes:
 
         ranking = book.create_sheet("Peringkat")
         ranking.append([_("Position"), *_figure_columns()])
+        count = len(report.ranking)
         for position, child in enumerate(report.ranking, 1):
             ranking.append([position, *_figure_row(child)])
-            if position <= 10 or position > len(report.ranking) - 10:
-                fill = top_fill if position <= min(10, len(report.ranking) // 2) else bottom_fill
-                if len(report.ranking) > 1:
-                    ranking.cell(row=position + 1, column=1).fill = fill
+            if count > 20 and position <= 10:
+                ranking.cell(row=position + 1, column=1).fill = top_fill
+            elif count > 20 and position > count - 10:
+                ranking.cell(row=position + 1, column=1).fill = bottom_fill
 
         villages = book.create_sheet("Desa")
         villages.append(_figure_columns())
