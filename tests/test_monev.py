@@ -623,6 +623,18 @@ def test_report_command_fails_clearly(world, db, tmp_path):
         call_command("report", "--region", "99.99", "--out", str(tmp_path / "x.pdf"))
     with pytest.raises(CommandError, match="invalid choice"):
         call_command("report", "--format", "docx")
+    with pytest.raises(CommandError, match="outside monev-merangin's scope"):
+        call_command("report", "--region", "15.71", "--user", "monev-merangin")
+    with pytest.raises(CommandError, match="no active user"):
+        call_command("report", "--user", "nobody")
+
+
+def test_report_command_as_a_user(world, db, tmp_path, capsys):
+    out = tmp_path / "branch.xlsx"
+    call_command("report", "--user", "monev-branch", "--format", "xlsx", "--out", str(out))
+    book = load_book(out.read_bytes())
+    names = {row[2] for row in book["Peringkat"].iter_rows(min_row=2, values_only=True)}
+    assert names == {"Kabupaten Merangin", "Kabupaten Sarolangun", "Kabupaten Kerinci"}
 
 
 def test_colour_classes_run_from_the_lowest_to_the_highest():

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pesiar.accounts.models import User
 from pesiar.monev import report as reports
 from pesiar.monev import services
 from pesiar.regions.models import Region
@@ -26,18 +27,39 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=sorted(reports.FORMATS), default="pdf")
         parser.add_argument("--out", type=Path, help="Output file (default: monev-CODE-DATE.EXT).")
+        parser.add_argument(
+            "--user",
+            help="Report as this user (their scope; the sweep's and the field's sections need "
+            "a user). Default: the operator, every region.",
+        )
 
-    def handle(self, *args, region: str, as_of: date | None, format: str, out: Path | None, **o):
+    def handle(
+        self,
+        *args,
+        region: str,
+        as_of: date | None,
+        format: str,
+        out: Path | None,
+        user: str | None,
+        **options,
+    ) -> None:
         code = region.strip()
         if code and not Region.objects.filter(code=code).exists():
             raise CommandError(f"unknown region code {code!r} (dotted, e.g. 15.02)")
-        used = services.resolve_as_of(None, as_of)
+        who = None
+        if user:
+            who = User.objects.filter(username=user, is_active=True).first()
+            if who is None:
+                raise CommandError(f"no active user {user!r}")
+            if not services.can_view(who, code):
+                raise CommandError(f"{code or 'Indonesia'} is outside {user}'s scope")
+        used = services.resolve_as_of(who, as_of)
         if used is None:
             raise CommandError("there are no figures yet: run `pesiar map --as-of DATE` first")
         if as_of and used != as_of:
             self.stderr.write(f"No figures on {as_of}; using {used}.")
         try:
-            content, _type, filename = reports.export(None, code, used, format)
+            content, _type, filename = reports.export(who, code, used, format)
         except reports.ReportError as exc:
             raise CommandError(str(exc)) from exc
         target = out or Path(filename)
