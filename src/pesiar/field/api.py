@@ -176,8 +176,17 @@ def _iso_datetime(value: Any) -> Any:
     return value
 
 
+def _sane_datetime(value: datetime) -> datetime:
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > timedelta(hours=14):
+        raise ValueError("the time zone offset must lie within ±14:00")
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("the date must lie between 2000 and 2100")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_no_nul)]
-Since = Annotated[datetime, BeforeValidator(_iso_datetime)]
+Since = Annotated[datetime, BeforeValidator(_iso_datetime), AfterValidator(_sane_datetime)]
 ClientId = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
