@@ -570,7 +570,7 @@ def export_batch(user: User, code: str) -> ExportBatch | None:
     with transaction.atomic():
         requests = list(
             RegistrationRequest.objects.for_user(user)
-            .select_for_update()
+            .select_for_update(of=("self",))
             .filter(status=RequestStatus.SUBMITTED)
             .filter(Q(village_id=code) | Q(village__pk__startswith=code + "."))
             .select_related("agent", "village")
