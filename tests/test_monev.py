@@ -197,6 +197,7 @@ def test_scoped_users_see_their_own_regions_only(users):
     assert regency.get("/monev/r/15/").status_code == 404
     assert regency.get("/monev/r/15.71/map/").status_code == 404
     assert regency.get("/monev/r/15.71/report.pdf").status_code == 404
+    assert regency.get("/monev/r/15.71/sections/?partial=1").status_code == 404
     assert regency.get("/monev/ranking/?within=15.71").status_code == 404
     page = text(regency.get("/monev/r/15.02/"))
     assert "<span>Jambi</span>" in page  # the province is shown, not linked
@@ -222,7 +223,13 @@ def test_scoped_users_see_their_own_regions_only(users):
 
 
 def test_anonymous_visitors_are_sent_to_log_in(world, client):
-    for url in ("/monev/", "/monev/r/15.02/", "/monev/ranking/", "/monev/r/15.02/report.pdf"):
+    for url in (
+        "/monev/",
+        "/monev/r/15.02/",
+        "/monev/ranking/",
+        "/monev/r/15.02/report.pdf",
+        "/monev/r/15.02/sections/",
+    ):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/")
 
@@ -322,8 +329,13 @@ def test_worklist_budget_and_agent_sections_appear_when_present(users, monkeypat
     monkeypatch.setattr(field, "agent_kpis", fake("agents", [kpi]), raising=False)
 
     user = users["monev-merangin"]
-    page = text(client_for(user, "en").get("/monev/r/15.02/"))
-    assert 'id="worklist"' in page and "Families listed" in page
+    dashboard = text(client_for(user, "en").get("/monev/r/15.02/"))
+    assert 'data-src="/monev/r/15.02/sections/?as_of=2024-06-01&amp;partial=1"' in dashboard
+    assert "Siti Aminah" not in dashboard  # loaded after the figures
+    page = text(client_for(user, "en").get("/monev/r/15.02/sections/?partial=1"))
+    assert "<html" not in page
+    page = text(client_for(user, "en").get("/monev/r/15.02/sections/"))
+    assert "<html" in page and 'id="worklist"' in page and "Families listed" in page
     assert 'id="budget"' in page and "60,480,000" in page and "Bangko" in page
     assert 'id="agents"' in page and "Siti Aminah" in page
     assert calls["agents"][1] == MERANGIN and calls["agents"][3] == timezone.localdate()
@@ -336,14 +348,14 @@ def test_worklist_budget_and_agent_sections_appear_when_present(users, monkeypat
     # a failing section is left out, the page still answers
     monkeypatch.setattr(field, "agent_kpis", lambda *a: 1 / 0, raising=False)
     cache.clear()
-    assert 'id="agents"' not in text(client_for(user).get("/monev/r/15.02/"))
+    assert 'id="agents"' not in text(client_for(user).get("/monev/r/15.02/sections/"))
 
 
 def test_sections_are_left_out_when_the_apps_do_not_provide_them(users, monkeypatch):
     monkeypatch.setattr(services, "optional", lambda module, name: None)
     board = services.dashboard(users["monev-merangin"], MERANGIN)
     assert board.worklist is None and board.budget is None and board.agents is None
-    page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/"))
+    page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/sections/"))
     assert 'id="agents"' not in page and 'id="budget"' not in page
 
 

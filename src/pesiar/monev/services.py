@@ -558,8 +558,13 @@ def _viewer_key(user: Any | None) -> str:
     return f"{user.role}:{getattr(user, 'office', '')}:{get_scope(user).label}".replace(" ", ",")
 
 
-def dashboard(user: Any | None, code: str, as_of: date | None = None) -> Dashboard | None:
-    """Everything the dashboard of `code` shows, or None when there are no figures yet."""
+def dashboard(
+    user: Any | None, code: str, as_of: date | None = None, *, extras: bool = True
+) -> Dashboard | None:
+    """Everything the dashboard of `code` shows, or None when there are no figures yet.
+
+    `extras=False` leaves out what the sweep and the field apps add (worklist, budget, agents:
+    see `extra_sections`), which the dashboard page loads after the figures."""
     region = get_region(user, code)
     viewer = _viewer_key(user)
     key = f"monev:dashboard:{viewer}:{code}:{as_of}:{figures_version()}:{get_language()}"
@@ -569,16 +574,24 @@ def dashboard(user: Any | None, code: str, as_of: date | None = None) -> Dashboa
         cache.set(key, board or "none", CACHE_SECONDS)
     if board is None or board == "none":
         return None
-    extra_key = f"monev:extra:{viewer}:{code}:{board.as_of}"
-    extra = cache.get(extra_key)
+    if not extras:
+        return board
+    return dataclasses.replace(board, **extra_sections(user, code, board.as_of, board.period))
+
+
+def extra_sections(user: Any | None, code: str, as_of: date, period: tuple[date, date]) -> dict:
+    """Worklist progress, PBI-APBD budget and agents' KPIs when the sweep and field apps
+    provide them (each None otherwise), cached for OPTIONAL_SECONDS."""
+    key = f"monev:extra:{_viewer_key(user)}:{code}:{as_of}:{period[1]}"
+    extra = cache.get(key)
     if extra is None:
         extra = {
             "worklist": worklist(user, code),
-            "agents": agent_kpis(user, code, *board.period) if code else None,
-            "budget": budget(user, code, board.as_of),
+            "agents": agent_kpis(user, code, *period) if code else None,
+            "budget": budget(user, code, as_of),
         }
-        cache.set(extra_key, extra, OPTIONAL_SECONDS)
-    return dataclasses.replace(board, **extra)
+        cache.set(key, extra, OPTIONAL_SECONDS)
+    return extra
 
 
 def _figures_dashboard(

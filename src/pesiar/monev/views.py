@@ -39,7 +39,7 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _dashboard(request: HttpRequest, code: str) -> HttpResponse:
-    board = services.dashboard(request.user, code, _as_of(request))
+    board = services.dashboard(request.user, code, _as_of(request), extras=False)
     region_obj = services.get_region(request.user, code) if board is None else board.region
     metric = request.GET.get("metric", "active")
     context: dict[str, Any] = {
@@ -55,6 +55,19 @@ def _dashboard(request: HttpRequest, code: str) -> HttpResponse:
         context["trend_chart"] = services.trend_chart(board.trend, board.targets)
         context["single_scope"] = _single_scope(request.user)
     return render(request, "monev/dashboard.html", context)
+
+
+@login_required
+def sections(request: HttpRequest, code: str = services.NATION) -> HttpResponse:
+    """The dashboard's worklist, budget and agent sections (from the sweep and field apps),
+    loaded after the figures; `?partial=1` for the fragment alone."""
+    board = services.dashboard(request.user, code, _as_of(request))
+    template = "monev/_sections.html" if request.GET.get("partial") else "monev/sections.html"
+    return render(
+        request,
+        template,
+        {"board": board, "code": code, "region": services.get_region(request.user, code)},
+    )
 
 
 @login_required
