@@ -2,8 +2,10 @@
 
 1. Builds the 1M-resident demo once in its own folder (`pesiar demo --population 1000000
    --no-serve` with its own PESIAR_DATA_DIR and DATABASE_URL), or reuses it.
-2. Serves it without DEBUG (`pesiar runserver 127.0.0.1:PORT --noreload`, threaded; no reverse
-   proxy, so https redirect and secure cookies are off for this run only).
+2. Serves it without DEBUG, either with `--server prefork` (default: Django's threaded WSGI
+   server in WORKERS forked processes sharing one listening socket, the way gunicorn runs;
+   no extra package) or `--server runserver` (`pesiar runserver 127.0.0.1:PORT --noreload`,
+   one process). No reverse proxy, so https redirect and secure cookies are off for this run.
 3. Runs locust headless on 127.0.0.1: USERS users log in (demo accounts; two a second, and
    the statistics restart once all are in), then open dashboards (nation, province, regency,
    district, village; each followed by its worklist/budget/agent sections, as the browser
@@ -47,6 +49,7 @@ if __name__ != "__main__":
         ("bpjs-bangko", ["/monev/"]),
     ]
     MAX_REQUESTS = int(os.environ.get("MONEV_MAX_REQUESTS", "20000"))
+    SECTIONS = os.environ.get("MONEV_SECTIONS", "1") == "1"
     THINK_SECONDS = tuple(float(x) for x in os.environ.get("MONEV_THINK", "1,3").split(","))
     counter = {"requests": 0}
 
@@ -88,7 +91,7 @@ if __name__ != "__main__":
         def _follow(self, url: str) -> None:
             response = self.client.get(url, name="dashboard")
             more = re.search(r'data-src="([^"]+)"', response.text)
-            if more:  # what the browser then fetches: worklist, budget, agents
+            if more and SECTIONS:  # what the browser then fetches: worklist, budget, agents
                 self.client.get(more.group(1).replace("&amp;", "&"), name="sections")
             found = re.findall(r'href="(/monev/r/[\d.]+/)"', response.text)
             if found:  # drill down next time, or start again from the top
@@ -107,6 +110,39 @@ if __name__ != "__main__":
                 params += "&within=15.02"
             params += f"&page={random.randint(1, 20)}"
             self.client.get("/monev/ranking/" + params, name="ranking")
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+def serve(port: int, workers: int) -> None:
+    """Django's threaded WSGI server in `workers` processes on one socket (pre-fork)."""
+    import signal
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pesiar.settings")
+    import django
+
+    django.setup()
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    server = ThreadedWSGIServer(("127.0.0.1", port), WSGIRequestHandler)
+    server.set_app(get_wsgi_application())
+    children = []
+    for _ in range(workers - 1):
+        pid = os.fork()
+        if pid == 0:
+            children = []
+            break
+        children.append(pid)
+
+    def stop(*_args) -> None:
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    server.serve_forever()
 
 
 # --- the orchestration --------------------------------------------------------------------------
@@ -175,7 +211,18 @@ def main() -> int:
         "--think", default="1,3", help="seconds a user reads a page: MIN,MAX (0,0: none)"
     )
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench" / "monev")
+    parser.add_argument(
+        "--no-sections",
+        action="store_true",
+        help="do not fetch the worklist/budget/agent sections after each dashboard",
+    )
+    parser.add_argument("--server", choices=["prefork", "runserver"], default="prefork")
+    parser.add_argument("--workers", type=int, default=3, help="processes (prefork)")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: run the server
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.workers)
+        return 0
 
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -195,8 +242,14 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = (work / "server.log").open("w")
+    if args.server == "runserver":
+        command = pesiar("runserver", f"127.0.0.1:{port}", "--noreload")
+        described = "pesiar runserver --noreload (threaded, one process)"
+    else:
+        command = [sys.executable, __file__, "--serve", str(port), "--workers", str(args.workers)]
+        described = f"Django's threaded WSGI server, {args.workers} forked processes"
     server = subprocess.Popen(
-        pesiar("runserver", f"127.0.0.1:{port}", "--noreload"),
+        command,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -230,7 +283,12 @@ def main() -> int:
                 "--loglevel",
                 "WARNING",
             ],
-            env={**env, "MONEV_MAX_REQUESTS": str(args.max_requests), "MONEV_THINK": args.think},
+            env={
+                **env,
+                "MONEV_MAX_REQUESTS": str(args.max_requests),
+                "MONEV_THINK": args.think,
+                "MONEV_SECTIONS": "0" if args.no_sections else "1",
+            },
             timeout=args.run_time + 120,
             check=False,
         )
@@ -246,14 +304,15 @@ def main() -> int:
         "users": args.users,
         "run_time_s": round(elapsed, 1),
         "think_seconds": args.think,
-        "server": "pesiar runserver --noreload (threaded), DEBUG off, SQLite",
+        "sections": not args.no_sections,
+        "server": f"{described}, DEBUG off, SQLite",
         "pages": stats,
     }
     (out_dir / "load_monev.json").write_text(json.dumps(result, indent=2))
     print()
     print(
         f"Monev load test: {args.population:,} residents, {args.users} users "
-        f"(think time {args.think} s), {elapsed:.0f} s"
+        f"(think time {args.think} s), {elapsed:.0f} s; {described}"
     )
     header = ("requests", 10), ("errors", 8), ("p50 ms", 9), ("p95 ms", 9), ("p99 ms", 9)
     print(f"{'page':<12}" + "".join(f"{h:>{w}}" for h, w in header) + f"{'req/s':>8}")
