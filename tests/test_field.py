@@ -198,7 +198,10 @@ def test_officers_export_submitted_requests_as_xlsx_and_csv(world):
     with pytest.raises(FieldError):
         services.export_batch(world.users["agent"], DUSUN_BARU)
     with pytest.raises(FieldError):
-        services.batch_file(world.users["kerinci"], batch.pk, "csv")
+        services.export_batch(world.users["dinkes"], "15.02")  # masked NIKs are no use to BPJS
+    for other in ("kerinci", "dinkes", "agent"):
+        with pytest.raises(FieldError):
+            services.batch_file(world.users[other], batch.pk, "csv")
     assert AccessLog.objects.filter(user=world.users["branch"], kind="export", rows=3).exists()
 
 

@@ -28,7 +28,6 @@ from pesiar.accounts.scoping import (
     can_see_full_identifiers,
     get_scope,
     in_scope,
-    mask_nik,
     require_personal_access,
 )
 from pesiar.field.models import (
@@ -557,6 +556,11 @@ def batch_folder(batch: ExportBatch) -> Path:
     return Path(settings.DATA_DIR) / batch.folder
 
 
+def can_make_batches(user: User) -> bool:
+    """BPJS branch officers (and Dukcapil officers) make the batch files: they carry full NIKs."""
+    return can_see_full_identifiers(user) and user.role != Role.AGENT
+
+
 def export_batch(user: User, code: str) -> ExportBatch | None:
     """Put every SUBMITTED request inside `code` (and the user's scope) into a new batch for
     BPJS: batch-N.xlsx and batch-N.csv; the requests become EXPORTED. None when there is
@@ -565,8 +569,11 @@ def export_batch(user: User, code: str) -> ExportBatch | None:
     region = Region.objects.filter(code=code).first()
     if region is None or not in_scope(user, code):
         raise NotFound(_("region %(code)s is not in your scope") % {"code": code})
-    if user.role not in (Role.ADMIN, Role.PROVINCE, Role.REGENCY, Role.BRANCH):
-        raise FieldError(_("batch files are made by officers, not agents"), status=403)
+    if not can_make_batches(user):
+        raise FieldError(
+            _("batch files for BPJS carry full NIKs: BPJS branch officers (or Dukcapil) make them"),
+            status=403,
+        )
     with transaction.atomic():
         requests = list(
             RegistrationRequest.objects.for_user(user)
@@ -594,11 +601,9 @@ def export_batch(user: User, code: str) -> ExportBatch | None:
         by_request: dict[int, list[RegistrationPerson]] = defaultdict(list)
         for p in people:
             by_request[p.request_id].append(p)
-        full = can_see_full_identifiers(user)
-        show = (lambda v: v) if full else mask_nik
         rows = [
             [
-                batch.pk, r.pk, r.village_id, r.village.name, show(r.kk), show(p.nik), p.name,
+                batch.pk, r.pk, r.village_id, r.village.name, r.kk, p.nik, p.name,
                 p.sex, p.birth_date.isoformat() if p.birth_date else "", p.relation, r.segment,
                 r.jkn_class, r.faskes_code, r.agent.get_username(),
                 timezone.localtime(r.submitted_at).isoformat(timespec="seconds")
@@ -616,7 +621,7 @@ def export_batch(user: User, code: str) -> ExportBatch | None:
         )
     log_access(
         user, AccessKind.EXPORT, f"field batch {batch.pk}", rows=len(rows), region=code,
-        full_identifiers=full,
+        full_identifiers=True,
     )  # fmt: skip
     return batch
 
@@ -636,10 +641,10 @@ def write_batch_files(out: Path, stem: str, rows: list[list[Any]]) -> None:
 
 
 def batch_file(user: User, pk: int, fmt: str) -> tuple[Path, int]:
-    """The batch's file in `fmt` (xlsx/csv) and its row count, for a user whose scope holds
-    the batch's region."""
+    """The batch's file in `fmt` (xlsx/csv) and its row count, for a user who makes batches and
+    whose scope holds the batch's region."""
     batch = ExportBatch.objects.for_user(user).filter(pk=pk).first()
-    if batch is None or fmt not in ("xlsx", "csv"):
+    if batch is None or fmt not in ("xlsx", "csv") or not can_make_batches(user):
         raise NotFound(_("no batch file %(id)s.%(fmt)s in your scope") % {"id": pk, "fmt": fmt})
     return batch_folder(batch) / f"batch-{batch.pk}.{fmt}", batch.people
 

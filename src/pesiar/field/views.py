@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from pesiar.accounts.audit import log_request
-from pesiar.accounts.models import AccessKind, Role
+from pesiar.accounts.models import AccessKind
 from pesiar.accounts.scoping import (
     can_see_full_identifiers,
     get_scope,
@@ -36,8 +36,6 @@ from pesiar.field.models import (
     Segment,
 )
 from pesiar.regions.models import Region
-
-OFFICERS = (Role.ADMIN, Role.PROVINCE, Role.REGENCY, Role.BRANCH)
 
 
 def _item_url(item_id: int) -> str:
@@ -221,7 +219,7 @@ def registrations(request: HttpRequest) -> HttpResponse:
     for r in rows:
         r.kk_shown = show(r.kk)
     log_request(request, rows=len(rows), full_identifiers=can_see_full_identifiers(request.user))
-    is_officer = request.user.role in OFFICERS
+    is_officer = services.can_make_batches(request.user)
     batches = list(ExportBatch.objects.for_user(request.user)[:50]) if is_officer else []
     scope = get_scope(request.user)
     codes = (
