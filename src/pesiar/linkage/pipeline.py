@@ -158,7 +158,12 @@ def stage_probabilistic(
     result = link_probabilistic(
         con, "left_residents", "left_participants", out_dir=out, upper=upper, lower=lower
     )
-    run.parameters = {"model": result.parameters, "upper": upper, "lower": lower}
+    run.parameters = {
+        "model": result.parameters,
+        "upper": upper,
+        "lower": lower,
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+    }
     pairs = con.execute(
         """
         SELECT l.rid, l.pid, l.match_probability, l.band, r.nik, p.noka,

@@ -37,9 +37,9 @@ _LEFT_NAME = "a_residents"
 _RIGHT_NAME = "b_participants"
 
 # Random pairs sampled to estimate u; enough for stable u on rare levels, cheap on 2 cores.
-U_MAX_PAIRS = 3e6
+U_MAX_PAIRS = 1e6
 # Pairs (at most, sampled deterministically) per expectation-maximisation session.
-EM_MAX_PAIRS = 2e6
+EM_MAX_PAIRS = 5e5
 # Rules that admit (almost) only true matches, and the share of all matches they find:
 # used to estimate the prior probability that two random records match.
 _PRIOR_RECALL = 0.8
@@ -235,8 +235,8 @@ def _settings(seed: int) -> Any:
         blocking_rules_to_generate_predictions=[block_on(*cols) for cols in PREDICTION_BLOCKING],
         retain_matching_columns=True,  # keeps gamma_name for the accept rule
         retain_intermediate_calculation_columns=False,
-        max_iterations=50,
-        em_convergence=1e-5,
+        max_iterations=25,
+        em_convergence=1e-4,
         linker_uid=f"pesiar_stage2_seed{seed}",
     )
 
