@@ -1006,6 +1006,7 @@ def trend_chart(points: Sequence[Figures], targets: Targets) -> TrendChart | Non
         return top + inner_h * (1 - float(value) / 100)
 
     lines = []
+    colours = {"coverage": "#2b83ba", "active": "#0a7d55"}
     for key, label in (("coverage", _("Coverage %")), ("active", _("Active %"))):
         dots = [
             (f"{x(i):.1f}", f"{y(p.metric(key)):.1f}", p.as_of, p.metric(key))
@@ -1015,6 +1016,7 @@ def trend_chart(points: Sequence[Figures], targets: Targets) -> TrendChart | Non
             {
                 "key": key,
                 "label": label,
+                "colour": colours[key],
                 "points": " ".join(f"{a},{b}" for a, b, _d, _v in dots),
                 "dots": dots,
             }
