@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
@@ -111,12 +111,16 @@ def can_view(user: Any | None, code: str) -> bool:
 
 
 def under_q(code: str, lookup: str = "region__pk") -> Q:
-    """Rows strictly under region `code` (everything for the nation). A range, not LIKE: codes
-    under '15.02' sort between '15.02.' and '15.02/' ('/' follows '.'), and a range uses the
-    index on every database (SQLite's LIKE with ESCAPE does not)."""
+    """Rows strictly under region `code` (everything for the nation).
+
+    On SQLite a range: codes under '15.02' sort between '15.02.' and '15.02/' ('/' follows
+    '.'), and a range uses the index where SQLite's LIKE with ESCAPE does not. Elsewhere a
+    prefix match: a linguistic collation (en_US) may ignore the dots, so a range is unsafe."""
     if not code:
         return Q()
-    return Q(**{f"{lookup}__gte": code + ".", f"{lookup}__lt": code + "/"})
+    if connection.vendor == "sqlite":
+        return Q(**{f"{lookup}__gte": code + ".", f"{lookup}__lt": code + "/"})
+    return Q(**{f"{lookup}__startswith": code + "."})
 
 
 def within_q(code: str, lookup: str = "region__pk") -> Q:
