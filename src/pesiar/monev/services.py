@@ -21,7 +21,7 @@ from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.db.models import Max, Q, QuerySet, Sum
 from django.http import Http404
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -765,15 +765,20 @@ def colour(value: Decimal | None, bounds: Sequence[Decimal]) -> str:
 
 
 def legend(bounds: Sequence[Decimal], high: Decimal | None = None) -> list[tuple[str, str]]:
+    """(colour, label) per class, numbers in the current language ('72,50' in Indonesian)."""
+
+    def n(value: Decimal) -> str:
+        return formats.number_format(value, 2)
+
     out = []
     for i, fill in enumerate(_class_colours(len(bounds))):
         upper = bounds[i + 1] if i + 1 < len(bounds) else high
         if upper is None or upper == bounds[i]:
-            out.append((fill, f"{bounds[i]}%"))
+            out.append((fill, f"{n(bounds[i])}%"))
         elif i + 1 < len(bounds):
-            out.append((fill, f"{bounds[i]} - < {upper}%"))
+            out.append((fill, f"{n(bounds[i])} - < {n(upper)}%"))
         else:
-            out.append((fill, f"{bounds[i]} - {upper}%"))
+            out.append((fill, f"{n(bounds[i])} - {n(upper)}%"))
     return out
 
 
