@@ -183,6 +183,10 @@ def test_resweep_keeps_history_closes_and_adds(swept, settings):
     done = items().order_by("-priority").first()
     done.outcome, done.last_visit_at = "REGISTERED", AS_OF
     done.save()
+    # a family a visit found moved away stays closed, though the registers still list it
+    moved = items().exclude(pk=done.pk).order_by("-priority").first()
+    moved.state, moved.closed_as_of, moved.closed_reason = "CLOSED", AS_OF, "visit MOVED"
+    moved.save()
     con = duckdb.connect()
     fresh = con.execute(
         f"SELECT any_value(kk) FROM read_parquet('{run.persons_file}') GROUP BY kk "
@@ -204,7 +208,10 @@ def test_resweep_keeps_history_closes_and_adds(swept, settings):
     before = dict(items().values_list("kk", "pk"))
     again = run_sweep(LATER)
     assert again.counts["closed_fully_active"] == 1 and again.counts["opened"] == 1
-    assert again.counts["kept"] == len(before) - 1
+    assert again.counts["kept"] == len(before) - 2
+    assert again.counts["kept_closed_by_field"] == 1
+    moved.refresh_from_db()
+    assert (moved.state, moved.closed_reason, moved.last_as_of) == ("CLOSED", "visit MOVED", LATER)
     done.refresh_from_db()
     assert (done.state, done.closed_as_of, done.closed_reason) == ("CLOSED", LATER, "FULLY_ACTIVE")
     assert (done.outcome, done.last_visit_at, done.first_as_of) == ("REGISTERED", AS_OF, AS_OF)

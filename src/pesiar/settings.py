@@ -205,4 +205,7 @@ PESIAR = {
         "ELDERLY_AGE": 60,
         "PBI_PREMIUM_MONTHLY": int(os.environ.get("PESIAR_PBI_PREMIUM") or 42_000),  # Rupiah
     },
+    # Advokasi/Registrasi: an exported registration no membership snapshot shows within this
+    # many weeks becomes UNCONFIRMED.
+    "FIELD": {"UNCONFIRMED_WEEKS": int(os.environ.get("PESIAR_UNCONFIRMED_WEEKS") or 8)},
 }

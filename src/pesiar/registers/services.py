@@ -7,6 +7,7 @@ transaction, record the snapshot and move its folder into place.
 """
 
 import hashlib
+import logging
 import os
 import shutil
 import socket
@@ -35,6 +36,8 @@ from pesiar.registers.sources import (
     open_source,
     read_user_mapping,
 )
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, float | None], None]
 READER_ERRORS = {
@@ -433,14 +436,24 @@ def import_register(
     result.snapshot_id = snapshot.pk
     result.rejects_file = str(snapshot.rejects_file) if result.rejected else None
     result.seconds = time.perf_counter() - started
-    Snapshot.objects.filter(pk=snapshot.pk).update(
-        summary={**snapshot.summary, "seconds": round(result.seconds, 2)}
-    )
-    if kind == Kind.MEMBERSHIP:  # the field app confirms registrations the snapshot shows
-        from pesiar.field.reconcile import reconcile
-
-        reconcile(snapshot)
+    summary = {**snapshot.summary, "seconds": round(result.seconds, 2)}
+    if kind == Kind.MEMBERSHIP:
+        summary["reconciliation"] = reconcile_registrations(snapshot)
+    Snapshot.objects.filter(pk=snapshot.pk).update(summary=summary)
     return result
+
+
+def reconcile_registrations(snapshot: Snapshot) -> dict:
+    """Confirm the registration requests a new membership snapshot shows (field app). The
+    snapshot is in place whatever happens here: a failure is logged and recorded in its
+    summary, and `pesiar reconcile` runs it again."""
+    from pesiar.field.reconcile import reconcile
+
+    try:
+        return reconcile(snapshot)
+    except Exception as exc:
+        logger.exception("reconciliation after membership snapshot #%s failed", snapshot.pk)
+        return {"error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
 def validate_to_parquet(

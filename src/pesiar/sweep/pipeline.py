@@ -26,6 +26,9 @@ from pesiar.sweep.rules import DEFAULT_WEIGHTS, Member, Thresholds, classify, ex
 Progress = Callable[[str], None]
 CHUNK_FAMILIES = 20_000
 LISTS = ("welfare", "stunting", "pregnancy", "layoffs", "workers")
+# Reasons the sweep closes items for (and so may reopen them for); other reasons come from
+# field work and are left to it.
+SWEEP_CLOSE_REASONS = ("FULLY_ACTIVE", "NOT_IN_REGISTER")
 UNSCOPED = "the sweep rebuilds the worklists of every village in the map"
 
 
@@ -263,13 +266,10 @@ ITEM_FIELDS = [
 ]  # fmt: skip
 
 
-def update_items(items: list[WorklistItem]) -> None:
-    """Write the refreshed fields of existing items (one prepared UPDATE, many rows: Django's
+def update_items(items: list[WorklistItem], names: list[str]) -> None:
+    """Write fields `names` of existing items (one prepared UPDATE, many rows: Django's
     bulk_update builds a CASE per field and row, minutes at this size)."""
-    fields = [
-        WorklistItem._meta.get_field(name)
-        for name in [*ITEM_FIELDS, "last_as_of", "sweep", "state", "closed_as_of", "closed_reason"]
-    ]
+    fields = [WorklistItem._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s".format(
         quote(WorklistItem._meta.db_table),
@@ -289,25 +289,35 @@ def update_items(items: list[WorklistItem]) -> None:
 def store_chunk(
     sweep: SweepRun,
     built: list[tuple[dict, list[dict]]],
-    existing: dict[str, tuple[int, str]],
+    existing: dict[str, tuple[int, str, str]],
     counts: dict[str, int],
 ) -> None:
-    """Create or refresh the items of a chunk and replace their members."""
+    """Create or refresh the items of a chunk and replace their members. An item the sweep
+    closed earlier is reopened; one closed by field work (a visit found the family moved,
+    deceased, registered) stays closed — the field app reopens it if a later visit says so."""
     as_of = sweep.as_of
-    new, old = [], []
+    new, reopen, refresh = [], [], []
     for item, _members in built:
         found = existing.get(item["kk"])
         if found is None:
             new.append(WorklistItem(**item, first_as_of=as_of, last_as_of=as_of, sweep=sweep))
             continue
-        pk, state = found
+        pk, state, reason = found
         obj = WorklistItem(pk=pk, **item, last_as_of=as_of, sweep=sweep, state="OPEN")
-        obj.closed_as_of, obj.closed_reason = None, ""
-        counts["reopened" if state == "CLOSED" else "kept"] += 1
-        old.append(obj)
+        if state == "CLOSED" and reason in SWEEP_CLOSE_REASONS:
+            obj.closed_as_of, obj.closed_reason = None, ""
+            counts["reopened"] += 1
+            reopen.append(obj)
+        else:
+            counts["kept" if state == "OPEN" else "kept_closed_by_field"] += 1
+            refresh.append(obj)
     WorklistItem.objects.bulk_create(new, batch_size=2000)
-    update_items(old)
+    update_items(refresh, [*ITEM_FIELDS, "last_as_of", "sweep"])
+    update_items(
+        reopen, [*ITEM_FIELDS, "last_as_of", "sweep", "state", "closed_as_of", "closed_reason"]
+    )
     counts["opened"] += len(new)
+    old = [*refresh, *reopen]
     old_ids = [obj.pk for obj in old]
     for start in range(0, len(old_ids), 5000):
         WorklistMember.objects.unscoped(reason=UNSCOPED).filter(
@@ -360,7 +370,7 @@ def close_families(con: duckdb.DuckDBPyConnection, sweep: SweepRun, listed: set[
     villages = {r[0] for r in con.execute("SELECT DISTINCT village_code FROM persons").fetchall()}
     known = {r[0] for r in con.execute("SELECT DISTINCT kk FROM persons").fetchall()}
     items = WorklistItem.objects.unscoped(reason=UNSCOPED).filter(state="OPEN")
-    to_close: dict[str, list[int]] = {"FULLY_ACTIVE": [], "NOT_IN_REGISTER": []}
+    to_close: dict[str, list[int]] = {reason: [] for reason in SWEEP_CLOSE_REASONS}
     for pk, kk, village in items.values_list("pk", "kk", "village_id").iterator(chunk_size=10000):
         if kk in listed or village not in villages:
             continue
@@ -380,7 +390,9 @@ def run_sweep(as_of: date, *, progress: Progress | None = None) -> SweepRun:
     link_run = map_for(as_of)
     default_weights, regency_weights = weights_by_regency()
     seconds: dict[str, float] = {}
-    counts = dict.fromkeys(["families", "members", "opened", "kept", "reopened"], 0)
+    counts = dict.fromkeys(
+        ["families", "members", "opened", "kept", "reopened", "kept_closed_by_field"], 0
+    )
     by_pathway: dict[str, int] = {}
     by_flag: dict[str, int] = {}
     con = duckdb.connect()
@@ -407,9 +419,9 @@ def run_sweep(as_of: date, *, progress: Progress | None = None) -> SweepRun:
                 config=asdict(thresholds),
             )
             existing = {
-                kk: (pk, state)
-                for pk, kk, state in WorklistItem.objects.unscoped(reason=UNSCOPED)
-                .values_list("pk", "kk", "state")
+                kk: (pk, state, reason)
+                for pk, kk, state, reason in WorklistItem.objects.unscoped(reason=UNSCOPED)
+                .values_list("pk", "kk", "state", "closed_reason")
                 .iterator(chunk_size=10000)
             }
             listed: set[str] = set()

@@ -27,7 +27,8 @@ class Command(BaseCommand):
         say(f"registers: {lists}")
         say(
             f"families {c['families']:,} ({c['members']:,} members): new {c['opened']:,}, "
-            f"kept {c['kept']:,}, reopened {c['reopened']:,}, closed as fully active "
+            f"kept {c['kept']:,}, reopened {c['reopened']:,}, kept closed by field work "
+            f"{c['kept_closed_by_field']:,}, closed as fully active "
             f"{c['closed_fully_active']:,}, closed as gone from the register "
             f"{c['closed_not_in_register']:,}"
         )
