@@ -479,7 +479,9 @@ def budget(user: Any | None, code: str, as_of: date) -> dict | None:
     total = call_optional("pesiar.sweep.services", "budget_total", user, code, as_of)
     if not total or not total.get("pbi_people"):
         return None
-    lines = call_optional("pesiar.sweep.services", "budget_by_region", user, code, as_of) or []
+    lines = []
+    if code.count(".") < 3:  # a village has no sub-regions to list
+        lines = call_optional("pesiar.sweep.services", "budget_by_region", user, code, as_of) or []
     return {**total, "lines": [line for line in lines if line.get("pbi_people")]}
 
 
