@@ -13,10 +13,10 @@ from django.utils import translation
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from field_world import DUSUN_BARU, OUTSIDE, PASAR, build_world, family
 from pesiar.accounts.models import AccessLog
 from pesiar.field.api import api
 from pesiar.field.models import ApiToken, RegistrationRequest, Visit
-from pesiar.field.testing import DUSUN_BARU, OUTSIDE, PASAR, build_world, family
 
 KK_A = "1502050101200001"
 

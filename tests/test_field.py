@@ -9,6 +9,14 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from field_world import (
+    DUSUN_BARU,
+    OUTSIDE,
+    PASAR,
+    build_world,
+    family,
+    membership_snapshot,
+)
 from pesiar.accounts.models import AccessLog
 from pesiar.field import services
 from pesiar.field.models import (
@@ -22,14 +30,6 @@ from pesiar.field.models import (
 )
 from pesiar.field.reconcile import reconcile
 from pesiar.field.services import EventInput, FieldError, RegistrationInput, VisitInput
-from pesiar.field.testing import (
-    DUSUN_BARU,
-    OUTSIDE,
-    PASAR,
-    build_world,
-    family,
-    membership_snapshot,
-)
 
 KK_A, KK_B, KK_C = "1502050101200001", "1502050101200002", "1502050101200003"
 TODAY = date(2024, 7, 1)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from pesiar.field.testing import DUSUN_BARU, build_world
+from field_world import DUSUN_BARU, build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 CSS = ROOT / "src" / "pesiar" / "static" / "pesiar" / "pesiar.css"

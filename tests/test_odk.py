@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
+from field_world import DUSUN_BARU, OUTSIDE, PASAR, build_world
 from pesiar.field.models import Visit
 from pesiar.field.odk import build_xform, import_submissions
-from pesiar.field.testing import DUSUN_BARU, OUTSIDE, PASAR, build_world
 
 KK_A, KK_B, KK_C = "1502050101200001", "1502050101200002", "1502050101200003"
 

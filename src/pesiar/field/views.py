@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -39,10 +39,7 @@ from pesiar.regions.models import Region
 
 
 def _item_url(item_id: int) -> str:
-    try:
-        return reverse("sweep:item", args=[item_id])
-    except NoReverseMatch:
-        return reverse("field:home")
+    return reverse("sweep:item", args=[item_id])
 
 
 def _problems(request: HttpRequest, exc: services.FieldError) -> None:

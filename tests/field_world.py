@@ -1,5 +1,6 @@
 """A small field world for tests: three families in Merangin, their register rows as Parquet,
-a map and a sweep that list them, and users of every role. Not used by the application."""
+a map and a sweep that list them, and users of every role. Shared by the field, API and ODK
+tests."""
 
 from dataclasses import dataclass
 from datetime import date
