@@ -139,6 +139,8 @@ def serve(port: int, workers: int) -> None:
     def stop(*_args) -> None:
         for pid in children:
             os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            os.waitpid(pid, 0)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
