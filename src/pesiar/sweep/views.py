@@ -33,7 +33,7 @@ def filtered_items(request: HttpRequest):
     items = services.open_items(request.user)
     village = request.GET.get("village", "")
     if village:
-        items = items.filter(Q(village_id=village) | Q(village__code__startswith=village + "."))
+        items = items.filter(services.within(village))
     pathway = request.GET.get("pathway", "")
     if pathway in Pathway.values:
         items = items.filter(pathways__icontains=f'"{pathway}"')

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pesiar.regions.models import Region
-from pesiar.sweep.services import member_rows, open_items, write_csv, write_xlsx
+from pesiar.sweep.services import member_rows, open_items, within, write_csv, write_xlsx
 
 
 class Command(BaseCommand):
@@ -18,11 +18,12 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
         parser.add_argument("--out", type=Path, help="File to write (CSV: default stdout).")
 
-    def handle(self, *args, within: str, format: str, out: Path | None, **options) -> None:
-        region = Region.objects.filter(code=within).first()
+    def handle(self, *args, format: str, out: Path | None, **options) -> None:
+        code = options["within"]
+        region = Region.objects.filter(code=code).first()
         if region is None:
-            raise CommandError(f"unknown region code {within!r} (e.g. 15.02 or 15.02.05.2001)")
-        items = open_items(None).filter(village__code__startswith=within)
+            raise CommandError(f"unknown region code {code!r} (e.g. 15.02 or 15.02.05.2001)")
+        items = open_items(None).filter(within(code))
         rows = member_rows(items, full_identifiers=True)
         if format == "xlsx":
             if out is None:
