@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-import bench-map bench-sweep bench-monev clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,18 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/generate.py
+
+bench-import: $(STAMP)
+	$(BIN)/python bench/import_population.py
+
+bench-map: $(STAMP)
+	$(BIN)/python bench/map.py
+
+bench-sweep: $(STAMP)
+	$(BIN)/python bench/sweep.py
+
+bench-monev: $(STAMP)
+	$(BIN)/python bench/load_monev.py
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info
