@@ -24,7 +24,6 @@ from pesiar.accounts.models import Scope, User
 from pesiar.coverage.models import Indicator
 from pesiar.linkage.models import LinkRun
 from pesiar.monev.services import import_boundaries, optional
-from pesiar.regions.services import load_regions
 from pesiar.registers.models import Finding, Snapshot
 from test_monev import DUSUN_BARU, PASSWORD, USERS, build_world, clear_world, square
 
@@ -62,7 +61,6 @@ def saved_world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterato
         dump = _dump()
         clear_world()
         yield dump
-        load_regions(within="15")  # what the session started with (tests/conftest.py)
 
 
 @pytest.fixture
@@ -71,7 +69,6 @@ def site(saved_world, live_server, settings) -> str:
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     settings.SECURE_SSL_REDIRECT = False
     cache.clear()
-    load_regions(within="15")
     for model, data in saved_world:
         model.objects.bulk_create([o.object for o in serializers.deserialize("json", data)])
     return live_server.url

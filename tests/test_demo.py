@@ -81,7 +81,7 @@ def test_demo_serves_a_page_a_new_user_can_log_into(tmp_path: Path):
         ).encode()
         request = urllib.request.Request(url + "login/", data=data, headers={"Referer": url})
         page = opener.open(request).read().decode()
-        assert "Jambi" in page and "Aceh" in page  # the province list, after login
+        assert "Jambi" in page and "Monev" in page  # the dashboard of the nation, after login
         assert "admin" in page
     finally:
         proc.terminate()
