@@ -44,7 +44,7 @@ from pesiar.field.models import (
     Source,
     Visit,
 )
-from pesiar.regions.models import Region, is_within
+from pesiar.regions.models import Region, is_within, within_q
 from pesiar.registers.models import Snapshot
 from pesiar.sweep.models import WorklistItem
 
@@ -97,7 +97,7 @@ def worklist(user: User, *, village: str = "", state: str = "") -> QuerySet:
     """The user's worklist families, highest priority first."""
     items = WorklistItem.objects.for_user(user).select_related("village")
     if village:
-        items = items.filter(Q(village_id=village) | Q(village__pk__startswith=village + "."))
+        items = items.filter(within_q(village, "village__pk"))
     if state:
         items = items.filter(state=state)
     return items.order_by("-priority", "kk")
@@ -579,7 +579,7 @@ def export_batch(user: User, code: str) -> ExportBatch | None:
             RegistrationRequest.objects.for_user(user)
             .select_for_update(of=("self",))
             .filter(status=RequestStatus.SUBMITTED)
-            .filter(Q(village_id=code) | Q(village__pk__startswith=code + "."))
+            .filter(within_q(code, "village__pk"))
             .select_related("agent", "village")
             .order_by("village_id", "submitted_at", "id")
         )
@@ -650,10 +650,6 @@ def batch_file(user: User, pk: int, fmt: str) -> tuple[Path, int]:
 
 
 # --- agent KPIs -------------------------------------------------------------------------------
-
-
-def _within(code: str) -> Q:
-    return Q(code=code) | Q(code__startswith=code + ".")
 
 
 def agent_kpis(user: User, code: str, start: date, end: date) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from pesiar.coverage.services import Targets
 from pesiar.monev import services
 from pesiar.monev.services import Figures
-from pesiar.regions.models import Level
+from pesiar.regions.models import Level, under_q
 
 REPORT_LANGUAGE = "id"
 SHEETS = ("Ringkasan", "Peringkat", "Desa", "Tren", "Agen", "Anggaran")
@@ -63,7 +63,7 @@ def build(user: Any | None, code: str, as_of: date | None = None) -> Report:
     villages = (
         services.indicators(user)
         .filter(as_of=board.as_of, level=Level.VILLAGE, population__gt=0)
-        .filter(services.under_q(code) if code else services.Q())
+        .filter(under_q(code, "region__pk"))
         .select_related("region")
         .order_by("region_id")
     )

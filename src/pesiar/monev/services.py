@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import formats, timezone
@@ -30,7 +30,7 @@ from pesiar.coverage.models import Indicator
 from pesiar.coverage.services import REASONS, SEGMENTS, Targets, pct, to_target
 from pesiar.monev import geo
 from pesiar.monev.models import Boundary
-from pesiar.regions.models import CODE_LENGTH, Level, Region, is_within
+from pesiar.regions.models import CODE_LENGTH, Level, Region, is_within, under_q, within_q
 
 logger = logging.getLogger(__name__)
 
@@ -108,24 +108,6 @@ def can_view(user: Any | None, code: str) -> bool:
         return True
     codes = scope_codes(user)
     return codes is None or any(is_within(code, c) for c in codes)
-
-
-def under_q(code: str, lookup: str = "region__pk") -> Q:
-    """Rows strictly under region `code` (everything for the nation).
-
-    On SQLite a range: codes under '15.02' sort between '15.02.' and '15.02/' ('/' follows
-    '.'), and a range uses the index where SQLite's LIKE with ESCAPE does not. Elsewhere a
-    prefix match: a linguistic collation (en_US) may ignore the dots, so a range is unsafe."""
-    if not code:
-        return Q()
-    if connection.vendor == "sqlite":
-        return Q(**{f"{lookup}__gte": code + ".", f"{lookup}__lt": code + "/"})
-    return Q(**{f"{lookup}__startswith": code + "."})
-
-
-def within_q(code: str, lookup: str = "region__pk") -> Q:
-    """Rows of region `code` and everything under it."""
-    return Q(**{lookup: code}) | under_q(code, lookup)
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -319,7 +301,7 @@ def children_figures(user: Any | None, code: str, as_of: date) -> list[Figures]:
         level = len(code.split(".")) + 1
         qs = (
             indicators(user)
-            .filter(under_q(code), as_of=as_of, level=level)
+            .filter(under_q(code, "region__pk"), as_of=as_of, level=level)
             .select_related("region")
         )
         rows = [Figures.from_indicator(r) for r in qs]
@@ -369,7 +351,7 @@ def extreme_villages(
     qs = (
         indicators(user)
         .filter(as_of=as_of, level=Level.VILLAGE, population__gt=0)
-        .filter(under_q(code) if code else Q())
+        .filter(under_q(code, "region__pk"))
         .select_related("region")
     )
     if code and code.count(".") == 3:
@@ -695,7 +677,7 @@ def ranking(
     the top and bottom `highlight` of the filtered set (by active %, then coverage %)."""
     qs = indicators(user).filter(as_of=as_of, level=level, population__gt=0)
     if within:
-        qs = qs.filter(under_q(within))
+        qs = qs.filter(under_q(within, "region__pk"))
     if uhc_class:
         qs = qs.filter(uhc_class=uhc_class)
     if query:
@@ -841,7 +823,7 @@ def choropleth(
     if children:
         child_level = children[0].level
         width = CODE_LENGTH[child_level]
-        qs = boundaries(user).filter(under_q(code)) if code else boundaries(user)
+        qs = boundaries(user).filter(under_q(code, "region__pk"))
         levels = sorted(
             set(qs.order_by().values_list("level", flat=True).distinct()) & {1, 2, 3, 4}
         )

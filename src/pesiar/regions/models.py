@@ -1,4 +1,4 @@
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,10 +13,31 @@ class Level(models.IntegerChoices):
 CODE_LENGTH = {1: 2, 2: 5, 3: 8, 4: 13}
 
 
+def under_q(code: str, lookup: str = "code") -> models.Q:
+    """Rows whose region (`lookup`, a field holding a dotted code) lies strictly under region
+    `code`; every row for '' (the nation).
+
+    On SQLite a range: codes under '15.02' sort between '15.02.' and '15.02/' ('/' follows
+    '.'), and a range uses the index where SQLite's LIKE does not. Elsewhere a prefix match:
+    a linguistic collation (en_US) may ignore the dots, so a range is unsafe there."""
+    if not code:
+        return models.Q()
+    if connection.vendor == "sqlite":
+        return models.Q(**{f"{lookup}__gte": code + ".", f"{lookup}__lt": code + "/"})
+    return models.Q(**{f"{lookup}__startswith": code + "."})
+
+
+def within_q(code: str, lookup: str = "code") -> models.Q:
+    """Rows of region `code` itself and of everything under it."""
+    if not code:
+        return models.Q()
+    return models.Q(**{lookup: code}) | under_q(code, lookup)
+
+
 class RegionQuerySet(models.QuerySet):
     def within(self, code: str) -> "RegionQuerySet":
         """The region `code` and everything under it."""
-        return self.filter(models.Q(code=code) | models.Q(code__startswith=code + "."))
+        return self.filter(within_q(code))
 
     def villages(self) -> "RegionQuerySet":
         return self.filter(level=Level.VILLAGE)

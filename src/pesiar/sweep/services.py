@@ -15,7 +15,7 @@ from django.db.models.functions import Substr
 from openpyxl import Workbook
 
 from pesiar.accounts.scoping import get_scope, mask_nik, visible_regions
-from pesiar.regions.models import Region
+from pesiar.regions.models import Region, under_q, within_q
 from pesiar.sweep.models import WorklistItem, WorklistMember
 from pesiar.sweep.pipeline import SweepError, run_sweep
 from pesiar.sweep.rules import Thresholds
@@ -117,12 +117,6 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path | Any, *, title: str) 
     return n
 
 
-def within(code: str) -> Q:
-    """Items of region `code` and below, as a range on the village code ('.' < '/'), which
-    both databases answer from the index (a LIKE prefix is a full scan on SQLite)."""
-    return Q(village=code) | Q(village__gte=code + ".", village__lt=code + "/")
-
-
 def scoped_items(user: Any | None, *, aggregate: bool = False) -> QuerySet:
     """Worklist items in the user's scope (all for `None`: the operator's CLI). `aggregate`
     is for counts and sums only: it lets roles that see no personal rows (viewers) through."""
@@ -161,7 +155,7 @@ def budget_by_region(user: Any, parent_code: str, as_of: date | None = None) -> 
     width = len(children[0][0])
     items = open_items(user, as_of, aggregate=True)
     if parent_code:
-        items = items.filter(within(parent_code))
+        items = items.filter(under_q(parent_code, "village__code"))
     people = dict(
         items.annotate(child=Substr("village_id", 1, width))
         .values("child")
@@ -185,7 +179,7 @@ def budget_total(user: Any, code: str, as_of: date | None = None) -> dict:
     premium = Thresholds.from_settings().pbi_premium_monthly
     items = open_items(user, as_of, aggregate=True)
     if code:
-        items = items.filter(within(code))
+        items = items.filter(within_q(code, "village__code"))
     people = items.aggregate(n=Sum("pbi_people"))["n"] or 0
     return {
         "pbi_people": people,
@@ -199,7 +193,7 @@ def worklist_progress(user: Any, code: str) -> dict:
     members of open families."""
     items = scoped_items(user, aggregate=True)
     if code:
-        items = items.filter(within(code))
+        items = items.filter(within_q(code, "village__code"))
     figures = items.aggregate(
         families=Count("pk"),
         open=Count("pk", filter=Q(state="OPEN")),

@@ -20,7 +20,7 @@ from pesiar.accounts.scoping import (
     mask_nik,
     visible_regions,
 )
-from pesiar.regions.models import Region
+from pesiar.regions.models import Region, within_q
 from pesiar.sweep import services
 from pesiar.sweep.models import Flag, Pathway, WorklistMember
 from pesiar.sweep.rules import Thresholds
@@ -33,7 +33,7 @@ def filtered_items(request: HttpRequest):
     items = services.open_items(request.user)
     village = request.GET.get("village", "")
     if village:
-        items = items.filter(services.within(village))
+        items = items.filter(within_q(village, "village__code"))
     pathway = request.GET.get("pathway", "")
     if pathway in Pathway.values:
         items = items.filter(pathways__icontains=f'"{pathway}"')

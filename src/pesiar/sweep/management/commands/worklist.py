@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pesiar.regions.models import Region
-from pesiar.sweep.services import member_rows, open_items, within, write_csv, write_xlsx
+from pesiar.regions.models import Region, within_q
+from pesiar.sweep.services import member_rows, open_items, write_csv, write_xlsx
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         region = Region.objects.filter(code=code).first()
         if region is None:
             raise CommandError(f"unknown region code {code!r} (e.g. 15.02 or 15.02.05.2001)")
-        items = open_items(None).filter(within(code))
+        items = open_items(None).filter(within_q(code, "village__code"))
         rows = member_rows(items, full_identifiers=True)
         if format == "xlsx":
             if out is None:
