@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "pesiar.ops",  # before django_tasks_db: its `db_worker` adds heartbeats and leases
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "pesiar.ops.requestlog.RequestLogMiddleware",  # first: times the whole request
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -178,6 +180,8 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("PESIAR_HSTS_SECONDS") or 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # The health check answers over plain http too, for local probes and load balancers.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 LOGGING = {
     "version": 1,
@@ -185,6 +189,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"pesiar": {"handlers": ["console"], "level": "INFO"}},
 }
+# Structured request logs (pesiar.ops.requestlog): one JSON line per request on stdout.
+PESIAR_REQUEST_LOG = env_bool("PESIAR_REQUEST_LOG", True)
+LOGGING["formatters"] = {"json": {"()": "pesiar.ops.requestlog.JsonFormatter"}}
+LOGGING["handlers"]["json"] = {"class": "logging.StreamHandler", "formatter": "json"}
+LOGGING["loggers"]["pesiar.requests"] = {"handlers": ["json"], "level": "INFO", "propagate": False}
 
 # Background work (register imports from the web) runs in a worker process: `pesiar db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -208,4 +217,18 @@ PESIAR = {
     # Advokasi/Registrasi: an exported registration no membership snapshot shows within this
     # many weeks becomes UNCONFIRMED.
     "FIELD": {"UNCONFIRMED_WEEKS": int(os.environ.get("PESIAR_UNCONFIRMED_WEEKS") or 8)},
+    # The task worker (pesiar.ops.conf.WorkerSettings): heartbeat, lease, run-time limit.
+    "WORKER": {
+        "heartbeat_seconds": float(os.environ.get("PESIAR_WORKER_HEARTBEAT") or 5),
+        "lease_seconds": float(os.environ.get("PESIAR_JOB_LEASE") or 60),
+        "time_limit_seconds": float(os.environ.get("PESIAR_JOB_TIME_LIMIT") or 3600),
+        "upload_orphan_hours": float(os.environ.get("PESIAR_UPLOAD_ORPHAN_HOURS") or 6),
+    },
+    # `pesiar serve` (pesiar.ops.conf.ServerSettings): gunicorn's address, workers, threads.
+    "SERVER": {
+        "bind": os.environ.get("PESIAR_BIND") or "127.0.0.1:8000",
+        "workers": int(os.environ.get("PESIAR_WEB_WORKERS") or 2),
+        "threads": int(os.environ.get("PESIAR_WEB_THREADS") or 4),
+        "timeout": int(os.environ.get("PESIAR_WEB_TIMEOUT") or 120),
+    },
 }

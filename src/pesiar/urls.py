@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from pesiar import views
 from pesiar.field.api import api as field_api
+from pesiar.ops.health import healthz
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,4 +19,5 @@ urlpatterns = [
     path("monev/", include("pesiar.monev.urls")),
     path("api/", field_api.urls),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -1,5 +1,4 @@
 import signal
-import subprocess
 import sys
 
 from django.conf import settings
@@ -7,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from pesiar.demo import services
+from pesiar.ops.supervise import Supervisor
 
 
 class Command(BaseCommand):
@@ -43,12 +43,13 @@ class Command(BaseCommand):
         if no_serve:
             return
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-        # Imports started from the web run in the task worker, a process of its own.
-        worker = subprocess.Popen([sys.executable, "-m", "pesiar", "db_worker"])
+        # Imports started from the web run in the task worker, a process of its own, started
+        # again whenever it ends (killed, out of memory, over a task's time limit).
+        worker = Supervisor([sys.executable, "-m", "pesiar", "db_worker"], name="import worker")
+        worker.start()
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the worker too
         say("Import worker started. Press Ctrl+C to stop.")
         try:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
         finally:
-            worker.terminate()
-            worker.wait(timeout=10)
+            worker.stop(timeout=10)
