@@ -52,7 +52,6 @@ class PesiarWorker(Worker):
     def run(self) -> None:
         self._main_thread_id = threading.get_ident()  # the thread that runs the tasks
         leases.register_worker(self.worker_id)
-        leases.recover_abandoned()
         thread = threading.Thread(target=self._beside, name="heartbeat", daemon=True)
         thread.start()
         try:

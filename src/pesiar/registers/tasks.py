@@ -48,10 +48,12 @@ def fail_job(job_id: int, message: str) -> bool:
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None:
         return False
+    if job.finished:
+        return False
+    remove_upload(job)  # first: a job marked FAILED has no upload left
     updated = ImportJob.objects.filter(pk=job_id, status__in=UNFINISHED).update(
         status=ImportJob.Status.FAILED, message=message, step="", finished_at=timezone.now()
     )
-    remove_upload(job)
     return bool(updated)
 
 

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import AccessKind, Role
 from pesiar.accounts.scoping import require_personal_access
+from pesiar.ops.leases import recover_abandoned
 from pesiar.registers.forms import KIND_LABELS, ImportForm
 from pesiar.registers.models import Finding, ImportJob, Snapshot
 from pesiar.registers.tasks import run_import_job
@@ -80,6 +81,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
     if job.created_by_id != request.user.pk and request.user.role != Role.ADMIN:
         raise Http404
+    if job.status == ImportJob.Status.RUNNING and recover_abandoned():
+        job.refresh_from_db()  # its worker's lease had expired: now FAILED, no more refresh
     return render(
         request,
         "registers/job_detail.html",

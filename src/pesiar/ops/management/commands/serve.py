@@ -2,6 +2,7 @@
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from pesiar.ops.conf import server_settings
 from pesiar.ops.server import gunicorn_options, pending_migrations, serve
@@ -30,7 +31,10 @@ class Command(BaseCommand):
     def handle(self, *args, bind, workers, threads, timeout, migrate, no_collectstatic, **opts):
         if workers < 1 or threads < 1:
             raise CommandError("--workers and --threads must be at least 1")
-        pending = pending_migrations()
+        try:
+            pending = pending_migrations()
+        except DatabaseError as exc:
+            raise CommandError(f"cannot reach the database (DATABASE_URL): {exc}") from exc
         if pending and migrate:
             call_command("migrate", interactive=False, verbosity=1)
         elif pending:
