@@ -3,12 +3,12 @@ mapping of source columns onto a register's canonical columns."""
 
 import codecs
 import csv
-import datetime as dt
 import io
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pesiar.registers import sheets
 from pesiar.registers.schema import REGISTERS, VILLAGE_PARTS, Kind, Register, header_key
 
 DELIMITERS = (",", ";", "\t")
@@ -27,7 +27,7 @@ class Source:
 
     original: Path
     path: Path
-    format: str  # csv | xlsx | parquet
+    format: str  # csv | xls | xlsx | xlsm | ods | parquet | json
     header: list[str]
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -58,16 +58,9 @@ def detect_format(path: Path) -> str:
         raise SourceError(f"{path}: the file is empty (0 bytes)")
     with path.open("rb") as fh:
         magic = fh.read(8)
-    if magic.startswith(b"PK\x03\x04"):
-        return "xlsx"
     if magic.startswith(b"PAR1"):
         return "parquet"
-    if magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise SourceError(
-            f"{path}: this is an old Excel 97-2003 (.xls) file; open it in Excel or "
-            "LibreOffice and save it as .xlsx or .csv"
-        )
-    return "csv"
+    return sheets.excel_kind(path, magic) or "csv"
 
 
 def detect_encoding(path: Path) -> str:
@@ -132,8 +125,13 @@ def open_source(path: Path, staging: Path) -> Source:
         except Exception as exc:  # pyarrow raises several types for broken files
             raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
         return Source(path, path, "parquet", header)
-    if fmt == "xlsx":
-        return xlsx_to_csv(path, staging / "source.csv")
+    if fmt in sheets.EXCEL_KINDS:
+        out = staging / "source.csv"
+        try:
+            header, _rows, _sheet = sheets.sheet_to_csv(path, out)
+        except sheets.SheetError as exc:
+            raise SourceError(str(exc)) from exc
+        return Source(path, out, fmt, header, has_line_column=True)
 
     encoding = detect_encoding(path)
     readable = path
@@ -171,81 +169,6 @@ def check_header(path: Path, header: list[str], where) -> None:
                 f"{where(i)} ({name!r}) have the same name"
             )
         seen[key] = i
-
-
-def _cell_text(value: object) -> str:
-    """An XLSX cell as text, never repairing a number that lost digits."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0, 0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    return str(value)
-
-
-def column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
-
-
-def xlsx_to_csv(path: Path, out: Path) -> Source:
-    """The first sheet that has data, as a UTF-8 CSV with the Excel row number in `__line`."""
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile, XML and openpyxl errors alike
-        raise SourceError(f"{path}: not a readable XLSX workbook ({exc})") from exc
-    try:
-        header: list[str] | None = None
-        data_rows = 0
-        for ws in wb.worksheets:
-            rows = ws.iter_rows(values_only=True)
-            with out.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh)
-                for number, row in enumerate(rows, start=1):
-                    cells = [_cell_text(v) for v in row]
-                    if header is None:
-                        if not any(c.strip() for c in cells):
-                            continue
-                        while cells and not cells[-1].strip():
-                            cells.pop()
-                        header = cells
-                        check_header(
-                            path, header, lambda i, n=number: f"cell {column_letter(i)}{n}"
-                        )
-                        writer.writerow(["__line", *header])
-                        continue
-                    if not any(c.strip() for c in cells):
-                        continue
-                    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                        extra = next(i for i in range(len(header), len(cells)) if cells[i].strip())
-                        raise SourceError(
-                            f"{path}: row {number}, cell {column_letter(extra)}{number}: a value "
-                            f"beyond the {len(header)} named columns"
-                        )
-                    cells = (cells + [""] * len(header))[: len(header)]
-                    writer.writerow([number, *cells])
-                    data_rows += 1
-            if header is not None:
-                break
-    finally:
-        wb.close()
-    if header is None:
-        raise SourceError(f"{path}: the workbook has no data in any sheet")
-    if data_rows == 0:
-        raise SourceError(
-            f"{path}: row 1 is a header ({', '.join(header)}) but no data rows follow"
-        )
-    return Source(path, out, "xlsx", header, has_line_column=True)
 
 
 def read_user_mapping(path: Path, register: Register) -> dict[str, str]:
