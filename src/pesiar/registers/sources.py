@@ -11,7 +11,7 @@ from pathlib import Path
 from pesiar.registers import sheets
 from pesiar.registers.schema import REGISTERS, VILLAGE_PARTS, Kind, Register, header_key
 
-DELIMITERS = (",", ";", "\t")
+DELIMITERS = (",", ";", "\t", "|")
 CHUNK = 1 << 24
 
 
@@ -41,11 +41,18 @@ class Mapping:
     columns: dict[str, int] = field(default_factory=dict)
     village_parts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    # A format's own codes, read before the register's vocabulary: canonical -> {code: value}
+    # ("" for "no value").
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # One value for every row (a file of one village that does not name it).
+    constants: dict[str, str] = field(default_factory=dict)
 
     def describe(self, header: list[str]) -> dict[str, str]:
         out = {name: header[i] for name, i in self.columns.items()}
         for name, parts in self.village_parts.items():
             out[name] = "+".join(header[i] for i in parts)
+        for name, value in self.constants.items():
+            out[name] = f"= {value}"
         return out
 
 
@@ -94,24 +101,48 @@ def transcode(path: Path, encoding: str, out: Path) -> None:
 
 
 def sniff_delimiter(sample: str) -> str:
-    """The delimiter among , ; and tab that splits the header into most columns and gives the
-    following lines the same count."""
-    lines = sample.splitlines()[:20]
+    """The delimiter among , ; tab and | that splits the header into most columns and gives
+    the following lines the same count."""
+    return sniff_layout(sample)[0]
+
+
+def sniff_layout(sample: str) -> tuple[str, int]:
+    """(delimiter, index of the header line): title lines above the header are skipped."""
+    lines = sample.splitlines()[: sheets.HEADER_SEARCH_ROWS]
     if not lines:
-        return ","
-    best, best_score = ",", (0, 0)
+        return ",", 0
+    best, best_at, best_score = ",", 0, (0, 0)
     for delim in DELIMITERS:
         rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
         if not rows:
             continue
-        width = len(rows[0])
+        at = sheets.find_header(rows) or 0
+        width = len(rows[at])
         if width < 2:
             continue
-        consistent = sum(1 for r in rows[1:] if len(r) == width)
+        consistent = sum(1 for r in rows[at + 1 :] if len(r) == width)
         score = (consistent, width)
         if score > best_score:
-            best, best_score = delim, score
-    return best
+            best, best_at, best_score = delim, at, score
+    return best, best_at
+
+
+def skip_title_lines(path: Path, readable: Path, skip: int, delimiter: str, out: Path) -> None:
+    """Copy a CSV without its first `skip` lines, with each record's line number in
+    `__line` (a title above the header, as e-PPGBM exports have)."""
+    with (
+        readable.open(encoding="utf-8", newline="") as src,
+        out.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        for _ in range(skip):
+            src.readline()
+        reader = csv.reader(src, delimiter=delimiter)
+        writer = csv.writer(dst)
+        header = next(reader)
+        writer.writerow(["__line", *header])
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                writer.writerow([reader.line_num + skip, *cells])
 
 
 def open_source(path: Path, staging: Path) -> Source:
@@ -142,9 +173,13 @@ def open_source(path: Path, staging: Path) -> Source:
         sample = fh.read(1 << 16)
     if not sample.strip():
         raise SourceError(f"{path}: the file holds no text (only blanks or line breaks)")
-    delimiter = sniff_delimiter(sample)
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter))
+    delimiter, skip = sniff_layout(sample)
+    header = next(csv.reader(io.StringIO(sample.split("\n", skip)[-1]), delimiter=delimiter))
     check_header(path, header, lambda i: f"column {i + 1}")
+    if skip:
+        out = staging / "untitled.csv"
+        skip_title_lines(path, readable, skip, delimiter, out)
+        return Source(path, out, "csv", header, encoding=encoding, has_line_column=True)
     rest = sample.split("\n", 1)[1] if "\n" in sample else ""
     if not rest.strip():
         raise SourceError(
@@ -204,7 +239,11 @@ def read_user_mapping(path: Path, register: Register) -> dict[str, str]:
 
 
 def map_columns(
-    kind: Kind, header: list[str], file: Path, user_mapping: dict[str, str] | None = None
+    kind: Kind,
+    header: list[str],
+    file: Path,
+    user_mapping: dict[str, str] | None = None,
+    optional: set[str] | frozenset[str] = frozenset(),
 ) -> Mapping:
     """Match the header to the register's canonical columns, or fail naming what is missing."""
     register = REGISTERS[kind]
@@ -239,7 +278,10 @@ def map_columns(
     missing = [
         c
         for c in register.columns
-        if c.required and c.name not in mapping.columns and c.name not in mapping.village_parts
+        if c.required
+        and c.name not in optional
+        and c.name not in mapping.columns
+        and c.name not in mapping.village_parts
     ]
     if missing:
         expected = "; ".join(
