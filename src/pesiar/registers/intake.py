@@ -34,6 +34,7 @@ class Intake:
     mapping: Mapping
     profile: Profile | None
     notes: list[str] = field(default_factory=list)
+    delimiter: str = ","  # of the file as given (a rewritten copy is comma-separated)
 
     @property
     def detected(self) -> str:
@@ -58,6 +59,7 @@ def prepare(
     if profile is None and mapping_file is None:
         profile = profiles.detect(kind, source.header)
     notes: list[str] = []
+    delimiter = source.delimiter
     if profile is not None and (profile.region_names or profile.latest_measurement):
         source, notes = rewrite(source, profile, staging)
     user_mapping = read_user_mapping(mapping_file, REGISTERS[kind]) if mapping_file else None
@@ -68,7 +70,7 @@ def prepare(
         if profile.latest_measurement:
             user_mapping[STUNTED] = "stunted"
     optional = set(profile.optional) if profile else set()
-    if village:
+    if village or (profile is not None and profile.needs_village):
         optional.add("village_code")
     try:
         mapping = map_columns(kind, source.header, path, user_mapping, optional=optional)
@@ -81,12 +83,17 @@ def prepare(
         mapping.columns.pop("village_code", None)
         mapping.village_parts.pop("village_code", None)
         mapping.constants["village_code"] = village
-    elif profile is not None and profile.needs_village and "village_code" not in mapping.columns:
+    elif (
+        profile is not None
+        and profile.needs_village
+        and "village_code" not in mapping.columns
+        and "village_code" not in mapping.village_parts
+    ):
         raise SourceError(
             f"{path}: this {profile.label} file does not name its village; give the village "
             "with --village CODE (on the upload page: pick the village)"
         )
-    return Intake(source, mapping, profile, notes)
+    return Intake(source, mapping, profile, notes, delimiter)
 
 
 # --- JSON (VClaim / PCare responses) ---------------------------------------------------------
@@ -191,9 +198,8 @@ def village_lookup() -> dict[tuple[str, str, str, str], str]:
     out: dict[tuple[str, str, str, str], str] = {}
     for code, name in Region.objects.filter(level=Level.VILLAGE).values_list("code", "name"):
         parts = code.split(".")
-        key = tuple(name_key(names.get(".".join(parts[:n]), "")) for n in (1, 2, 3)) + (
-            name_key(name),
-        )
+        upper = [name_key(names.get(".".join(parts[:n]), "")) for n in (1, 2, 3)]
+        key = (*upper, name_key(name))
         out[key] = code
         out[("", *key[1:])] = code  # files without the province
     return out

@@ -33,10 +33,12 @@ OPENSID_STATUS_DASAR = {
     "6": "PERGI",
     "9": "TIDAK VALID",
 }
+# The same relations as words, in any case ("Istri", "ISTRI").
+FAMILY_RELATION_WORDS = {word: word for word in FAMILY_RELATION_CODES.values()}
 OPENSID_SEX = {"1": "L", "2": "P", "LK": "L", "PR": "P"}
 # VClaim statusPeserta.kode: 0 is AKTIF; every other code is a kind of not active, named by
 # statusPeserta.keterangan.
-VCLAIM_STATUS = {"0": "AKTIF"}
+VCLAIM_STATUS = {"0": "AKTIF", "*": "NONAKTIF"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ PROFILES: tuple[Profile, ...] = (
             "RT": "rt",
         },
         markers=("Nomor KK", "Nama Penduduk", "Kelamin", "SHDK", "Desa/Kel"),
+        values={"family_relation": FAMILY_RELATION_WORDS},
         needs_village=True,
     ),
     Profile(
@@ -136,7 +139,7 @@ PROFILES: tuple[Profile, ...] = (
             "NO_KEL": "no_kel",
         },
         markers=("NAMA_LGKP", "JENIS_KLMIN", "STAT_HBKEL", *(p.upper() for p in VILLAGE_PARTS)),
-        values={"family_relation": FAMILY_RELATION_CODES},
+        values={"family_relation": {**FAMILY_RELATION_CODES, **FAMILY_RELATION_WORDS}},
     ),
     Profile(
         name="dtks",
@@ -287,6 +290,8 @@ def nearest(header: list[str], kind: Kind | None = None) -> str:
     best = max(fits, key=lambda f: (len(f.profile.markers) - len(f.missing), f.matched))
     if len(best.missing) == len(best.profile.markers):
         return "It matches none of the known formats (see docs/registers.md)."
+    if not best.missing:
+        return f"The file looks like {best.profile.label} (--format {best.profile.name})."
     return (
         f"Nearest known format: {best.profile.label} (--format {best.profile.name}); "
         f"its columns {', '.join(best.missing)} are not in the file."

@@ -252,12 +252,24 @@ def intake_village(code: str) -> str:
 
 
 def coded(expression: str, codes: dict[str, str]) -> str:
-    """SQL reading a format's own codes first ('1' -> 'KEPALA KELUARGA'), then the value."""
+    """SQL reading a format's own codes first ('1' -> 'KEPALA KELUARGA'), then the value;
+    the code '*' stands for any other non-blank value."""
+
+    def literal(value: str) -> str:
+        return validate.q(value) if value else "NULL::VARCHAR"
+
     whens = " ".join(
-        f"WHEN {validate.q(code.upper())} THEN " + (validate.q(value) if value else "NULL::VARCHAR")
+        f"WHEN {validate.q(code.upper())} THEN {literal(value)}"
         for code, value in codes.items()
+        if code != "*"
     )
-    return f"CASE upper(trim({expression})) {whens} ELSE {expression} END"
+    other = (
+        f"CASE WHEN nullif(trim({expression}), '') IS NULL THEN {expression} "
+        f"ELSE {literal(codes['*'])} END"
+        if "*" in codes
+        else expression
+    )
+    return f"CASE upper(trim({expression})) {whens} ELSE {other} END"
 
 
 def source_expressions(
@@ -411,7 +423,7 @@ def import_register(
                 "use --replace to replace it with this file"
             )
         result.format, result.encoding = source.format, source.encoding
-        result.delimiter = source.delimiter if source.format == "csv" else ""
+        result.delimiter = taken.delimiter if source.format == "csv" else ""
         result.columns = mapping.describe(source.header)
         result.ignored_columns = mapping.ignored
         counts, reasons, findings = validate_to_parquet(

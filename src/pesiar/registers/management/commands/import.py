@@ -11,8 +11,8 @@ from pesiar.registers.services import RegisterImportError, import_register
 
 class Command(BaseCommand):
     help = (
-        "Import a register extract (CSV, XLS/XLSX/XLSM/ODS, JSON or Parquet) as the validated, immutable "
-        "snapshot of KIND on --as-of."
+        "Import a register extract (CSV, XLS/XLSX/XLSM/ODS, JSON or Parquet) as the "
+        "validated, immutable snapshot of KIND on --as-of."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
