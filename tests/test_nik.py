@@ -152,6 +152,15 @@ def test_parse_defaults_to_today():
 # --- parse: problems ---------------------------------------------------------------------
 
 
+REGION_WARNINGS = {"NIK_DISTRICT_UNKNOWN", "NIK_REGION_UNKNOWN", "NIK_REGION_RETIRED"}
+
+
+def test_retired_regency_is_explained():
+    problem = parse("9101011508900001", as_of=AS_OF).problems[0]
+    assert problem.code == "NIK_REGION_RETIRED" and problem.severity == WARNING
+    assert "issued in 91.01 Merauke, now 93.01" in problem.message
+
+
 @pytest.mark.parametrize(
     ("text", "kwargs", "expected"),
     [
@@ -166,10 +175,10 @@ def test_parse_defaults_to_today():
         (np.nan, {}, ["NIK_BLANK"]),
         # floats: never repaired
         ("1.50201550890001e+15", {}, ["NIK_SCIENTIFIC"]),
-        ("1502015508900010.0", {}, ["NIK_SCIENTIFIC"]),
+        ("1502015508900010.0", {}, ["NIK_EXCEL_PRECISION"]),
         ("150201550890001.0", {}, ["NIK_SCIENTIFIC"]),
         (" '1,50201550890001E+15", {}, ["NIK_SCIENTIFIC"]),
-        (1.50201550890001e15, {}, ["NIK_SCIENTIFIC"]),
+        (1.50201550890001e15, {}, ["NIK_EXCEL_PRECISION"]),
         (1502015508900001.0, {}, ["NIK_SCIENTIFIC"]),
         (np.float64(1502015508900001), {}, ["NIK_SCIENTIFIC"]),
         (np.float32(1502015508900001), {}, ["NIK_SCIENTIFIC"]),
@@ -191,6 +200,8 @@ def test_parse_defaults_to_today():
         ("9901011508900001", {}, ["NIK_REGION_UNKNOWN"]),
         ("1599011508900001", {}, ["NIK_REGION_UNKNOWN"]),
         ("0000001508900001", {}, ["NIK_REGION_UNKNOWN"]),
+        ("9101011508900001", {}, ["NIK_REGION_RETIRED"]),
+        ("9201011508900001", {}, ["NIK_REGION_RETIRED"]),
         ("1502991508900001", {}, ["NIK_DISTRICT_UNKNOWN"]),
         ("1502001508900001", {}, ["NIK_DISTRICT_UNKNOWN"]),
         # impossible dates
@@ -228,8 +239,8 @@ def test_parse_problems(text, kwargs, expected):
     assert codes(result) == expected
     for problem in result.problems:
         assert problem.message.endswith(".")
-        assert problem.severity == (WARNING if problem.code == "NIK_DISTRICT_UNKNOWN" else ERROR)
-    assert result.valid == (expected == ["NIK_DISTRICT_UNKNOWN"])
+        assert problem.severity == (WARNING if problem.code in REGION_WARNINGS else ERROR)
+    assert result.valid == (set(expected) <= REGION_WARNINGS)
     if result.birth_date is not None:
         assert "NIK_DATE_IMPOSSIBLE" not in expected and "NIK_FUTURE_BIRTH" not in expected
 
@@ -292,7 +303,7 @@ def test_result_is_frozen():
         ("1502990101230007", ["KK_DISTRICT_UNKNOWN"]),
         ("150205010123000", ["KK_LENGTH"]),
         ("1.50205010123e+15", ["KK_SCIENTIFIC"]),
-        (1.50205010123e15, ["KK_SCIENTIFIC"]),
+        (1.50205010123e15, ["KK_EXCEL_PRECISION"]),
         ("15020501O1230007", ["KK_CHARACTERS"]),
         (None, ["KK_BLANK"]),
     ],
@@ -300,7 +311,7 @@ def test_result_is_frozen():
 def test_parse_kk(text, expected):
     result = parse_kk(text)
     assert codes(result) == expected
-    assert result.valid == (expected in ([], ["KK_DISTRICT_UNKNOWN"]))
+    assert result.valid == (expected in ([], ["KK_DISTRICT_UNKNOWN"], ["KK_REGION_UNKNOWN"]))
 
 
 def test_parse_kk_fields():

@@ -63,11 +63,21 @@ def load_inputs(
 ) -> dict[str, int]:
     """Tables `residents` (one per NIK, living or not) and `participants` (one per Noka)."""
     con.execute(
+        f"CREATE TEMP TABLE pop AS SELECT * FROM read_parquet({_path(population.data_file)})"
+    )
+    # A resident the village system records as dead or moved away (OpenSID status_dasar,
+    # SIAK Status) is not in the population; snapshots from before that column have none.
+    columns = {row[0] for row in con.execute("DESCRIBE pop").fetchall()}
+    here = (
+        "coalesce(life_status, 'ALIVE') NOT IN ('DECEASED', 'MOVED')"
+        if "life_status" in columns
+        else "true"
+    )
+    con.execute(
         f"""
-        CREATE TEMP TABLE pop AS SELECT * FROM read_parquet({_path(population.data_file)});
         CREATE TEMP TABLE residents AS
         SELECT line AS rid, nik, kk, name, sex, birth_date, village_code,
-               death_date IS NULL OR death_date > DATE '{as_of}' AS alive
+               (death_date IS NULL OR death_date > DATE '{as_of}') AND {here} AS alive
         FROM pop
         WHERE NOT list_contains(warnings, 'NIK_SHARED')
            OR line IN (SELECT min(line) FROM pop WHERE list_contains(warnings, 'NIK_SHARED')

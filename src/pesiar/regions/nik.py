@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from pesiar.regions import builtin
+from pesiar.regions import builtin, changes
 
 ERROR = "error"
 WARNING = "warning"
@@ -56,7 +56,11 @@ _DELETE = str.maketrans(
     "",
     "-.\u2010\u2011\u2012\u2013\u2014\u2212\u200b\u200c\u200d\u2060\ufeff",
 )
-_BLANK_WORDS = frozenset({"nan", "none", "null", "<na>"})
+# Words and marks that spreadsheets and village systems use for "not known" (OpenSID writes
+# 0 for a resident without a NIK yet; Dukcapil exports write Tdk Th, "tidak tahu").
+_BLANK_WORDS = frozenset({"nan", "none", "null", "<na>", "0", "-", "tdkth", "tidaktahu", "n/a"})
+_WHOLE_FLOAT = re.compile(r"(\d+)(?:\.0*|,0+)")
+EXCEL_DIGITS = 15  # significant digits Excel keeps in a number cell
 _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _SHOWN_CHARS = 40
 
@@ -124,7 +128,7 @@ def _shown(raw: str) -> str:
 def _clean(text: object) -> tuple[str, str | None, str | None]:
     """(raw text, digit string or None, reason suffix or None) for any input value."""
     if type(text) is str:
-        if text.isdigit() and text.isascii():
+        if text.isdigit() and text.isascii() and text != "0":
             return text, text, None
         raw = text
     elif text is None:
@@ -139,17 +143,22 @@ def _clean(text: object) -> tuple[str, str | None, str | None]:
     elif isinstance(text, numbers.Real):
         if math.isnan(text):
             return str(text), None, "BLANK"
+        if math.isfinite(text) and float(text).is_integer():
+            return _float_reason(str(int(text)), str(text))
         return str(text), None, "SCIENTIFIC"
     else:
         raw = str(text)
     compact = "".join(raw.split())
     if compact[:1] == "'":
         compact = compact[1:]
-    if compact.isdigit() and compact.isascii():
-        return raw, compact, None
     if not compact or compact.lower() in _BLANK_WORDS:
         return raw, None, "BLANK"
+    if compact.isdigit() and compact.isascii():
+        return raw, compact, None
     if _FLOAT_FORM.fullmatch(compact):
+        whole = _WHOLE_FLOAT.fullmatch(compact)
+        if whole:
+            return _float_reason(whole.group(1), raw)
         return raw, None, "SCIENTIFIC"
     digits = compact.translate(_DELETE)
     if not digits:
@@ -159,6 +168,15 @@ def _clean(text: object) -> tuple[str, str | None, str | None]:
     return raw, digits, None
 
 
+def _float_reason(digits: str, raw: str) -> tuple[str, None, str]:
+    """A whole number that went through a spreadsheet number cell: EXCEL_PRECISION when it has
+    more than the 15 significant digits Excel keeps and the rest are zeros (a 16-digit NIK
+    typed into a number cell ends in 0), else SCIENTIFIC."""
+    if len(digits) > EXCEL_DIGITS and set(digits[EXCEL_DIGITS:]) == {"0"}:
+        return raw, None, "EXCEL_PRECISION"
+    return raw, None, "SCIENTIFIC"
+
+
 def normalise(text: object) -> str | None:
     """The digit string of a NIK/KK written with spaces, separators or an apostrophe."""
     return _clean(text)[1]
@@ -166,7 +184,7 @@ def normalise(text: object) -> str | None:
 
 def classify(text: object) -> tuple[str | None, str | None]:
     """(digit string, None) for a value that reads as digits, else (None, reason) with reason
-    one of BLANK, SCIENTIFIC, CHARACTERS; length is not checked here."""
+    one of BLANK, EXCEL_PRECISION, SCIENTIFIC, CHARACTERS; length is not checked here."""
     _raw, digits, reason = _clean(text)
     return digits, reason
 
@@ -187,6 +205,12 @@ def _shape(raw: str, digits: str | None, reason: str | None, kind: str) -> tuple
     shown = _shown(raw)
     if reason == "BLANK":
         return (Problem(f"{kind}_BLANK", f"The {label} is empty.", ERROR),)
+    if reason == "EXCEL_PRECISION":
+        message = (
+            f"The {label} {shown} was stored in a spreadsheet number cell, which keeps only "
+            "15 digits, so its last digit was lost; format the column as text and re-export."
+        )
+        return (Problem(f"{kind}_EXCEL_PRECISION", message, ERROR),)
     if reason == "SCIENTIFIC":
         message = (
             f"The {label} {shown} was stored as a floating-point number, so digits may have "
@@ -201,14 +225,20 @@ def _shape(raw: str, digits: str | None, reason: str | None, kind: str) -> tuple
 
 
 def _region_problems(digits: str, kind: str) -> list[Problem]:
+    """Warnings only: a NIK records where it was first issued, not a region that must exist
+    today, so a retired or unknown regency never makes the person invalid."""
     label = "NIK" if kind == "NIK" else "KK number"
     regency = digits[:4]
     if regency not in _regencies():
+        change = changes.retired_regency(digits)
+        if change is not None:
+            message = f"The {label} {digits} was {changes.describe(change)}."
+            return [Problem(f"{kind}_REGION_RETIRED", message, WARNING)]
         message = (
             f"The {label} {digits} starts with {digits[:2]}.{digits[2:4]}, "
             "which is not a known regency or city."
         )
-        return [Problem(f"{kind}_REGION_UNKNOWN", message, ERROR)]
+        return [Problem(f"{kind}_REGION_UNKNOWN", message, WARNING)]
     if digits[:6] not in _districts():
         message = (
             f"The {label} {digits} names district {digits[:2]}.{digits[2:4]}.{digits[4:6]}, "

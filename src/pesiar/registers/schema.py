@@ -35,6 +35,9 @@ class Type(StrEnum):
     INTEGER = "integer"
     MONEY = "money"
     DECILE = "decile"
+    DECIMAL = "decimal"  # 1.5 or 1,5
+    FLAG = "flag"  # Ya/Tidak
+    LIFE = "life"  # alive, deceased, moved away...
 
 
 # What a bad value does to its row.
@@ -51,6 +54,8 @@ class Column:
     required: bool = True  # the column must be in the file
     on_bad: str = REJECT
     blank_ok: bool = False  # an empty value is not a problem
+    # Problem codes that only warn for this column, whatever on_bad says.
+    warn_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,9 @@ REGISTERS: dict[Kind, Register] = {
     Kind.POPULATION: Register(
         Kind.POPULATION,
         (
-            Column("nik", Type.NIK, ("NIK",)),
+            # A resident without a NIK (or with one a spreadsheet damaged) is still a resident:
+            # kept without a NIK, counted, and sent to the NIK-first pathway.
+            Column("nik", Type.NIK, ("NIK",), warn_codes=("NIK_BLANK", "NIK_EXCEL_PRECISION")),
             Column("kk", Type.KK, ("NO_KK", "NOKK"), on_bad=WARN),
             Column("name", Type.TEXT, ("NAMA_LGKP", "NAMA")),
             Column("sex", Type.SEX, ("JENIS_KLMIN", "JENIS_KELAMIN"), on_bad=WARN),
@@ -85,6 +92,14 @@ REGISTERS: dict[Kind, Register] = {
             ),
             Column(
                 "death_date", Type.DATE, ("TGL_MATI",), required=False, on_bad=WARN, blank_ok=True
+            ),
+            Column(
+                "life_status",
+                Type.LIFE,
+                ("STATUS_DASAR",),
+                required=False,
+                on_bad=WARN,
+                blank_ok=True,
             ),
         ),
         shared_keys=("nik",),
@@ -164,6 +179,18 @@ REGISTERS: dict[Kind, Register] = {
             ),
             Column("kk", Type.KK, ("NO_KK",), required=False, on_bad=WARN, blank_ok=True),
             Column("village_code", Type.VILLAGE, ("KODE_DESA",)),
+            Column(
+                "measured_on",
+                Type.DATE,
+                ("TANGGAL_PENGUKURAN",),
+                required=False,
+                on_bad=WARN,
+                blank_ok=True,
+            ),
+            Column(
+                "height_z", Type.DECIMAL, ("ZS_TB/U",), required=False, on_bad=WARN, blank_ok=True
+            ),
+            Column("stunted", Type.FLAG, ("STUNTING",), required=False, on_bad=WARN, blank_ok=True),
         ),
         shared_keys=("child_nik",),
     ),

@@ -25,17 +25,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from pesiar.regions.models import Level, Region
-from pesiar.registers import validate
+from pesiar.registers import intake, validate
 from pesiar.registers.models import Finding, Snapshot
 from pesiar.registers.schema import REGISTERS, Kind, Type
-from pesiar.registers.sources import (
-    Mapping,
-    Source,
-    SourceError,
-    map_columns,
-    open_source,
-    read_user_mapping,
-)
+from pesiar.registers.sources import Mapping, Source, SourceError
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +63,8 @@ class ImportResult:
     columns: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     format: str = ""
+    profile: str = ""  # the format profile used ("OpenSID import template")
+    notes: list[str] = field(default_factory=list)
     encoding: str = ""
     delimiter: str = ""
     rejects_file: str | None = None
@@ -243,11 +238,53 @@ def collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> in
     return rejected
 
 
+def intake_village(code: str) -> str:
+    """The village given for a whole file, checked against the region tree."""
+    code = code.strip()
+    if len(code) == 10 and code.isdigit():
+        code = f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}"
+    if not Region.objects.filter(code=code, level=Level.VILLAGE).exists():
+        raise SourceError(
+            f"--village {code}: not a village in the region tree (PP.RR.DD.VVVV; "
+            "`pesiar regions load` loads the tree)"
+        )
+    return code
+
+
+def coded(expression: str, codes: dict[str, str]) -> str:
+    """SQL reading a format's own codes first ('1' -> 'KEPALA KELUARGA'), then the value;
+    the code '*' stands for any other non-blank value."""
+
+    def literal(value: str) -> str:
+        return validate.q(value) if value else "NULL::VARCHAR"
+
+    whens = " ".join(
+        f"WHEN {validate.q(code.upper())} THEN {literal(value)}"
+        for code, value in codes.items()
+        if code != "*"
+    )
+    other = (
+        f"CASE WHEN nullif(trim({expression}), '') IS NULL THEN {expression} "
+        f"ELSE {literal(codes['*'])} END"
+        if "*" in codes
+        else expression
+    )
+    return f"CASE upper(trim({expression})) {whens} ELSE {other} END"
+
+
 def source_expressions(
     kind: Kind, mapping: Mapping, header: list[str]
 ) -> dict[str, tuple[str, str]]:
     """Canonical column -> (SQL over `raw`, header text for messages)."""
-    out = {name: (f"c{i}", header[i]) for name, i in mapping.columns.items()}
+    out = {
+        name: (
+            coded(f"c{i}", mapping.values[name]) if name in mapping.values else f"c{i}",
+            header[i],
+        )
+        for name, i in mapping.columns.items()
+    }
+    for name, value in mapping.constants.items():
+        out[name] = (validate.q(value), "--village")
     for name, parts in mapping.village_parts.items():
         cols = [f"trim(c{i})" for i in parts]
         widths = (2, 2, 2, 4)
@@ -322,8 +359,13 @@ def import_register(
     replace: bool = False,
     user=None,
     progress: Progress | None = None,
+    format_name: str | None = None,
+    village: str | None = None,
 ) -> ImportResult:
-    """Import one register file as the snapshot of `kind` on `as_of`."""
+    """Import one register file as the snapshot of `kind` on `as_of`.
+
+    `format_name` names a profile (else it is detected from the header); `village` is the
+    village of a file that does not name it (OpenSID)."""
     started = time.perf_counter()
     try:
         kind = Kind(kind)
@@ -346,12 +388,6 @@ def import_register(
         result.seconds = time.perf_counter() - started
         return result
     existing = Snapshot.objects.current().filter(kind=kind, as_of=as_of).first()
-    if existing is not None and not replace:
-        raise RegisterImportError(
-            f"a {kind} snapshot for {as_of} already exists (#{existing.pk}, from "
-            f"{existing.source_name}, imported {existing.created_at:%Y-%m-%d %H:%M}); "
-            "use --replace to replace it with this file"
-        )
 
     cleanup_orphans()
     root = registers_root()
@@ -365,15 +401,29 @@ def import_register(
     final = root / kind / as_of.isoformat() / token
     try:
         try:
-            source = open_source(path, staging)
-            user_mapping = (
-                read_user_mapping(mapping_file, REGISTERS[kind]) if mapping_file else None
+            if village:
+                village = intake_village(village)
+            taken = intake.prepare(
+                kind,
+                path,
+                staging,
+                mapping_file=mapping_file,
+                format_name=format_name,
+                village=village,
             )
-            mapping = map_columns(kind, source.header, path, user_mapping)
+            source, mapping = taken.source, taken.mapping
+            result.profile, result.notes = taken.detected, taken.notes
         except SourceError as exc:
             raise RegisterImportError(str(exc)) from exc
+        # A file that cannot be read says so first; the date's snapshot matters only then.
+        if existing is not None and not replace:
+            raise RegisterImportError(
+                f"a {kind} snapshot for {as_of} already exists (#{existing.pk}, from "
+                f"{existing.source_name}, imported {existing.created_at:%Y-%m-%d %H:%M}); "
+                "use --replace to replace it with this file"
+            )
         result.format, result.encoding = source.format, source.encoding
-        result.delimiter = source.delimiter if source.format == "csv" else ""
+        result.delimiter = taken.delimiter if source.format == "csv" else ""
         result.columns = mapping.describe(source.header)
         result.ignored_columns = mapping.ignored
         counts, reasons, findings = validate_to_parquet(
@@ -399,6 +449,8 @@ def import_register(
                 warned=result.warnings,
                 folder=str(final.relative_to(settings.DATA_DIR)),
                 summary={
+                    "profile": result.profile,
+                    "notes": result.notes,
                     "reasons": reasons,
                     "columns": result.columns,
                     "ignored_columns": result.ignored_columns,

@@ -3,15 +3,15 @@ mapping of source columns onto a register's canonical columns."""
 
 import codecs
 import csv
-import datetime as dt
 import io
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pesiar.registers import sheets
 from pesiar.registers.schema import REGISTERS, VILLAGE_PARTS, Kind, Register, header_key
 
-DELIMITERS = (",", ";", "\t")
+DELIMITERS = (",", ";", "\t", "|")
 CHUNK = 1 << 24
 
 
@@ -27,7 +27,7 @@ class Source:
 
     original: Path
     path: Path
-    format: str  # csv | xlsx | parquet
+    format: str  # csv | xls | xlsx | xlsm | ods | parquet | json
     header: list[str]
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -41,11 +41,18 @@ class Mapping:
     columns: dict[str, int] = field(default_factory=dict)
     village_parts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    # A format's own codes, read before the register's vocabulary: canonical -> {code: value}
+    # ("" for "no value").
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # One value for every row (a file of one village that does not name it).
+    constants: dict[str, str] = field(default_factory=dict)
 
     def describe(self, header: list[str]) -> dict[str, str]:
         out = {name: header[i] for name, i in self.columns.items()}
         for name, parts in self.village_parts.items():
             out[name] = "+".join(header[i] for i in parts)
+        for name, value in self.constants.items():
+            out[name] = f"= {value}"
         return out
 
 
@@ -58,16 +65,9 @@ def detect_format(path: Path) -> str:
         raise SourceError(f"{path}: the file is empty (0 bytes)")
     with path.open("rb") as fh:
         magic = fh.read(8)
-    if magic.startswith(b"PK\x03\x04"):
-        return "xlsx"
     if magic.startswith(b"PAR1"):
         return "parquet"
-    if magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise SourceError(
-            f"{path}: this is an old Excel 97-2003 (.xls) file; open it in Excel or "
-            "LibreOffice and save it as .xlsx or .csv"
-        )
-    return "csv"
+    return sheets.excel_kind(path, magic) or "csv"
 
 
 def detect_encoding(path: Path) -> str:
@@ -101,24 +101,48 @@ def transcode(path: Path, encoding: str, out: Path) -> None:
 
 
 def sniff_delimiter(sample: str) -> str:
-    """The delimiter among , ; and tab that splits the header into most columns and gives the
-    following lines the same count."""
-    lines = sample.splitlines()[:20]
+    """The delimiter among , ; tab and | that splits the header into most columns and gives
+    the following lines the same count."""
+    return sniff_layout(sample)[0]
+
+
+def sniff_layout(sample: str) -> tuple[str, int]:
+    """(delimiter, index of the header line): title lines above the header are skipped."""
+    lines = sample.splitlines()[: sheets.HEADER_SEARCH_ROWS]
     if not lines:
-        return ","
-    best, best_score = ",", (0, 0)
+        return ",", 0
+    best, best_at, best_score = ",", 0, (0, 0)
     for delim in DELIMITERS:
         rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
         if not rows:
             continue
-        width = len(rows[0])
+        at = sheets.find_header(rows) or 0
+        width = len(rows[at])
         if width < 2:
             continue
-        consistent = sum(1 for r in rows[1:] if len(r) == width)
+        consistent = sum(1 for r in rows[at + 1 :] if len(r) == width)
         score = (consistent, width)
         if score > best_score:
-            best, best_score = delim, score
-    return best
+            best, best_at, best_score = delim, at, score
+    return best, best_at
+
+
+def skip_title_lines(path: Path, readable: Path, skip: int, delimiter: str, out: Path) -> None:
+    """Copy a CSV without its first `skip` lines, with each record's line number in
+    `__line` (a title above the header, as e-PPGBM exports have)."""
+    with (
+        readable.open(encoding="utf-8", newline="") as src,
+        out.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        for _ in range(skip):
+            src.readline()
+        reader = csv.reader(src, delimiter=delimiter)
+        writer = csv.writer(dst)
+        header = next(reader)
+        writer.writerow(["__line", *header])
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                writer.writerow([reader.line_num + skip, *cells])
 
 
 def open_source(path: Path, staging: Path) -> Source:
@@ -132,8 +156,13 @@ def open_source(path: Path, staging: Path) -> Source:
         except Exception as exc:  # pyarrow raises several types for broken files
             raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
         return Source(path, path, "parquet", header)
-    if fmt == "xlsx":
-        return xlsx_to_csv(path, staging / "source.csv")
+    if fmt in sheets.EXCEL_KINDS:
+        out = staging / "source.csv"
+        try:
+            header, _rows, _sheet = sheets.sheet_to_csv(path, out)
+        except sheets.SheetError as exc:
+            raise SourceError(str(exc)) from exc
+        return Source(path, out, fmt, header, has_line_column=True)
 
     encoding = detect_encoding(path)
     readable = path
@@ -144,9 +173,13 @@ def open_source(path: Path, staging: Path) -> Source:
         sample = fh.read(1 << 16)
     if not sample.strip():
         raise SourceError(f"{path}: the file holds no text (only blanks or line breaks)")
-    delimiter = sniff_delimiter(sample)
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter))
+    delimiter, skip = sniff_layout(sample)
+    header = next(csv.reader(io.StringIO(sample.split("\n", skip)[-1]), delimiter=delimiter))
     check_header(path, header, lambda i: f"column {i + 1}")
+    if skip:
+        out = staging / "untitled.csv"
+        skip_title_lines(path, readable, skip, delimiter, out)
+        return Source(path, out, "csv", header, encoding=encoding, has_line_column=True)
     rest = sample.split("\n", 1)[1] if "\n" in sample else ""
     if not rest.strip():
         raise SourceError(
@@ -171,81 +204,6 @@ def check_header(path: Path, header: list[str], where) -> None:
                 f"{where(i)} ({name!r}) have the same name"
             )
         seen[key] = i
-
-
-def _cell_text(value: object) -> str:
-    """An XLSX cell as text, never repairing a number that lost digits."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0, 0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    return str(value)
-
-
-def column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
-
-
-def xlsx_to_csv(path: Path, out: Path) -> Source:
-    """The first sheet that has data, as a UTF-8 CSV with the Excel row number in `__line`."""
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile, XML and openpyxl errors alike
-        raise SourceError(f"{path}: not a readable XLSX workbook ({exc})") from exc
-    try:
-        header: list[str] | None = None
-        data_rows = 0
-        for ws in wb.worksheets:
-            rows = ws.iter_rows(values_only=True)
-            with out.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh)
-                for number, row in enumerate(rows, start=1):
-                    cells = [_cell_text(v) for v in row]
-                    if header is None:
-                        if not any(c.strip() for c in cells):
-                            continue
-                        while cells and not cells[-1].strip():
-                            cells.pop()
-                        header = cells
-                        check_header(
-                            path, header, lambda i, n=number: f"cell {column_letter(i)}{n}"
-                        )
-                        writer.writerow(["__line", *header])
-                        continue
-                    if not any(c.strip() for c in cells):
-                        continue
-                    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                        extra = next(i for i in range(len(header), len(cells)) if cells[i].strip())
-                        raise SourceError(
-                            f"{path}: row {number}, cell {column_letter(extra)}{number}: a value "
-                            f"beyond the {len(header)} named columns"
-                        )
-                    cells = (cells + [""] * len(header))[: len(header)]
-                    writer.writerow([number, *cells])
-                    data_rows += 1
-            if header is not None:
-                break
-    finally:
-        wb.close()
-    if header is None:
-        raise SourceError(f"{path}: the workbook has no data in any sheet")
-    if data_rows == 0:
-        raise SourceError(
-            f"{path}: row 1 is a header ({', '.join(header)}) but no data rows follow"
-        )
-    return Source(path, out, "xlsx", header, has_line_column=True)
 
 
 def read_user_mapping(path: Path, register: Register) -> dict[str, str]:
@@ -281,7 +239,11 @@ def read_user_mapping(path: Path, register: Register) -> dict[str, str]:
 
 
 def map_columns(
-    kind: Kind, header: list[str], file: Path, user_mapping: dict[str, str] | None = None
+    kind: Kind,
+    header: list[str],
+    file: Path,
+    user_mapping: dict[str, str] | None = None,
+    optional: set[str] | frozenset[str] = frozenset(),
 ) -> Mapping:
     """Match the header to the register's canonical columns, or fail naming what is missing."""
     register = REGISTERS[kind]
@@ -316,7 +278,10 @@ def map_columns(
     missing = [
         c
         for c in register.columns
-        if c.required and c.name not in mapping.columns and c.name not in mapping.village_parts
+        if c.required
+        and c.name not in optional
+        and c.name not in mapping.columns
+        and c.name not in mapping.village_parts
     ]
     if missing:
         expected = "; ".join(

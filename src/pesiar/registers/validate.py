@@ -10,7 +10,7 @@ from datetime import date
 
 import duckdb
 
-from pesiar.regions import builtin, nik
+from pesiar.regions import builtin, changes, nik
 from pesiar.registers.schema import REGISTERS, REJECT, Column, Kind, Type
 
 ERROR, WARNING = nik.ERROR, nik.WARNING
@@ -23,7 +23,30 @@ INTRINSIC_WARNINGS = {
     "NOKA_SHARED",
     "CHILD_NIK_SHARED",
     "REASON_UNKNOWN",
+    # A NIK records where it was first issued, not a region that must exist today.
+    "NIK_REGION_UNKNOWN",
+    "NIK_REGION_RETIRED",
+    "KK_REGION_UNKNOWN",
+    "KK_REGION_RETIRED",
 }
+# Cell values that mean "not known" in village systems and spreadsheets; read as empty.
+UNKNOWN_WORDS = (
+    "-",
+    "--",
+    "null",
+    "NULL",
+    "Null",
+    "Tdk Th",
+    "TDK TH",
+    "tdk th",
+    "Tidak Tahu",
+    "TIDAK TAHU",
+    "n/a",
+    "N/A",
+    "#N/A",
+)
+# ... and, where a zero cannot be a value (identifiers, dates, sex, village), also "0".
+ZERO_IS_UNKNOWN = frozenset({"nik", "kk", "noka", "date", "sex", "village"})
 DATE_FORMATS = [
     "%Y-%m-%d",
     "%d-%m-%Y",
@@ -37,19 +60,83 @@ DATE_FORMATS = [
     "%Y-%m-%dT%H:%M:%S",
 ]
 SEX_VALUES = {
-    "L": ("L", "LAKILAKI", "LAKI", "PRIA", "M", "MALE", "1"),
-    "P": ("P", "PEREMPUAN", "WANITA", "F", "FEMALE", "W", "2"),
+    "L": ("L", "LAKILAKI", "LAKI", "PRIA", "M", "MALE", "1", "LK"),
+    "P": ("P", "PEREMPUAN", "WANITA", "F", "FEMALE", "W", "2", "PR"),
+}
+LIFE_VALUES = {
+    "ALIVE": ("HIDUP", "ALIVE", "AKTIF"),
+    "DECEASED": ("MATI", "MENINGGAL", "MENINGGALDUNIA", "WAFAT", "DECEASED"),
+    "MOVED": ("PINDAH", "PINDAHDALAMNEGERI", "PINDAHLUARNEGERI", "PINDAHKELUAR", "MOVED"),
+    "MISSING": ("HILANG", "MISSING"),
+    "LEFT": ("PERGI", "LEFT"),
+    "INVALID": ("TIDAKVALID", "INVALID"),
+}
+FLAG_VALUES = {
+    "true": ("YA", "Y", "1", "TRUE", "BENAR"),
+    "false": ("TIDAK", "T", "0", "FALSE", "N", "SALAH"),
 }
 SEGMENT_VALUES = {
     "PBI_APBN": ("PBIAPBN", "PBIJK", "PBI", "PBIPUSAT", "PBINASIONAL"),
-    "PBI_APBD": ("PBIAPBD", "PBPUPEMDA", "PBIDAERAH", "PBIPEMDA", "PBPUBPPEMDA"),
-    "PPU": ("PPU", "PPUPN", "PPUBU", "PEKERJAPENERIMAUPAH", "PPUPNS", "PPUSWASTA"),
-    "PBPU": ("PBPU", "MANDIRI", "PBPUMANDIRI", "PEKERJABUKANPENERIMAUPAH", "PBPUBP"),
-    "BP": ("BP", "BUKANPEKERJA", "BPMANDIRI"),
+    "PBI_APBD": (
+        "PBIAPBD",
+        "PBPUPEMDA",
+        "PBIDAERAH",
+        "PBIPEMDA",
+        "PBPUBPPEMDA",
+        "PENDUDUKYANGDIDAFTARKANOLEHPEMDA",
+    ),
+    "PPU": (
+        "PPU",
+        "PPUPN",
+        "PPUBU",
+        "PEKERJAPENERIMAUPAH",
+        "PPUPNS",
+        "PPUSWASTA",
+        "PNSDAERAH",
+        "PNSPUSAT",
+        "PEGAWAISWASTA",
+        "PEGAWAIPEMERINTAHNONPEGAWAINEGERI",
+        "PPNPN",
+        "TNIAD",
+        "TNIAL",
+        "TNIAU",
+        "POLRI",
+        "PEJABATNEGARA",
+        "KEPALADESAPERANGKATDESA",
+    ),
+    "PBPU": (
+        "PBPU",
+        "MANDIRI",
+        "PBPUMANDIRI",
+        "PEKERJABUKANPENERIMAUPAH",
+        "PBPUBP",
+        "PEKERJAMANDIRI",
+    ),
+    "BP": (
+        "BP",
+        "BUKANPEKERJA",
+        "BPMANDIRI",
+        "PENERIMAPENSIUN",
+        "PENERIMAPENSIUNPNS",
+        "INVESTOR",
+        "PEMBERIKERJA",
+        "VETERAN",
+        "PERINTISKEMERDEKAAN",
+    ),
 }
 STATUS_VALUES = {
-    "ACTIVE": ("AKTIF", "ACTIVE", "A", "1", "Y", "YA"),
-    "INACTIVE": ("NONAKTIF", "TIDAKAKTIF", "INACTIVE", "NONACTIVE", "NA", "0", "N", "TIDAK"),
+    "ACTIVE": ("AKTIF", "ACTIVE", "A", "1", "Y", "YA", "TRUE"),
+    "INACTIVE": (
+        "NONAKTIF",
+        "TIDAKAKTIF",
+        "INACTIVE",
+        "NONACTIVE",
+        "NA",
+        "0",
+        "N",
+        "TIDAK",
+        "FALSE",
+    ),
 }
 REASON_VALUES = {
     "ARREARS": ("ARREARS", "TUNGGAKAN", "MENUNGGAK", "TUNGGAK", "TUNGGAKANIURAN"),
@@ -204,7 +291,11 @@ class Check:
         return alias
 
     def severity(self, code: str) -> str:
-        if code in INTRINSIC_WARNINGS or self.column.on_bad != REJECT:
+        if (
+            code in INTRINSIC_WARNINGS
+            or code in self.column.warn_codes
+            or self.column.on_bad != REJECT
+        ):
             return WARNING
         return ERROR
 
@@ -230,7 +321,9 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
     `helpers` gives the typed sex and birth date of the same row, when the register has them.
     """
     c, t, n, h = check.column, check.column.type, check.name, check.header
-    src = check.add(0, check.src, source)
+    words = UNKNOWN_WORDS + (("0",) if t in ZERO_IS_UNKNOWN else ())
+    unknown = ", ".join(q(w) for w in words)
+    src = check.add(0, check.src, f"CASE WHEN {source} IN ({unknown}) THEN NULL ELSE {source} END")
     as_of_iso = check.as_of.isoformat()
 
     if t in ID_LENGTH:
@@ -248,6 +341,16 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
         )
         if not c.blank_ok:
             check.problem(f"{s} = 'E:BLANK'", f"{prefix}_BLANK", q(f"{h}: the {label} is empty"))
+        check.problem(
+            f"{s} = 'E:EXCEL_PRECISION'",
+            f"{prefix}_EXCEL_PRECISION",
+            message(
+                f"{h}: the {label} ",
+                shown(src),
+                " was stored in a spreadsheet number cell, which keeps only 15 digits, so its "
+                "last digit was lost; format the column as text and re-export",
+            ),
+        )
         check.problem(
             f"{s} = 'E:SCIENTIFIC'",
             f"{prefix}_SCIENTIFIC",
@@ -275,13 +378,34 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
         if t in (Type.NIK, Type.KK):
             regency = check.add(3, f"regency_{n}", f"substr({d}, 1, 4) IN (FROM ref_regency)")
             district = check.add(3, f"district_{n}", f"substr({d}, 1, 6) IN (FROM ref_district)")
+            retired = changes.regency_changes()
+            retired_list = ", ".join(q(code.replace(".", "")) for code in retired) or "''"
+            was = check.add(3, f"retired_{n}", f"substr({d}, 1, 4) IN ({retired_list})")
+            described = (
+                "CASE substr("
+                + d
+                + ", 1, 4) "
+                + " ".join(
+                    f"WHEN {q(code.replace('.', ''))} THEN {q(changes.describe(change))}"
+                    for code, change in retired.items()
+                )
+                + " END"
+                if retired
+                else "''"
+            )
             check.problem(
-                f"{d} IS NOT NULL AND NOT {regency}",
+                f"{d} IS NOT NULL AND NOT {regency} AND {was}",
+                f"{prefix}_REGION_RETIRED",
+                message(f"{h}: the {label} ", f"{d} || ' was ' || {described}", ""),
+            )
+            check.problem(
+                f"{d} IS NOT NULL AND NOT {regency} AND NOT {was}",
                 f"{prefix}_REGION_UNKNOWN",
                 message(
                     f"{h}: the {label} ",
                     f"{d} || ' starts with ' || substr({d}, 1, 2) || '.' || substr({d}, 3, 2)",
-                    ", which is not a known regency or city",
+                    ", which is not a known regency or city (kept: a NIK records where it "
+                    "was first issued)",
                 ),
             )
             check.problem(
@@ -372,7 +496,7 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
         values, code, what = VOCABULARIES[t]
         # Exact spellings first; the letters-and-digits key only for the rest.
         up = check.add(1, f"upper_{n}", f"upper(trim({src}))")
-        quote = t != Type.CLASS
+        quote = t not in (Type.CLASS, Type.FLAG)
         mapped = check.add(
             2,
             f"mapped_{n}",
@@ -389,6 +513,11 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
             check.add(3, check.value, mapped)
         check.blank_problem()
         check.invalid(code, f"{mapped} IS NULL", what)
+    elif t == Type.DECIMAL:
+        text = check.add(1, f"dec_{n}", f"replace(trim({src}), ',', '.')")
+        value = check.add(2, check.value, f"TRY_CAST({text} AS DOUBLE)")
+        check.blank_problem()
+        check.invalid("NUMBER_INVALID", f"{value} IS NULL", "a number (1.5 or 1,5)")
     elif t in (Type.INTEGER, Type.MONEY, Type.DECILE):
         cl = check.add(
             1, f"clean_{n}", f"regexp_replace(coalesce({src}, ''), '(?i)rp|\\s', '', 'g')"
@@ -430,6 +559,12 @@ VOCABULARIES = {
     Type.STATUS: (STATUS_VALUES, "STATUS_UNKNOWN", "a participant status (AKTIF/NONAKTIF)"),
     Type.REASON: (REASON_VALUES, "REASON_UNKNOWN", "a known inactivity reason; read as OTHER"),
     Type.CLASS: (CLASS_VALUES, "CLASS_INVALID", "a class (1, 2 or 3)"),
+    Type.LIFE: (
+        LIFE_VALUES,
+        "LIFE_STATUS_UNKNOWN",
+        "a basic status (HIDUP, MATI, PINDAH, HILANG, PERGI, TIDAK VALID)",
+    ),
+    Type.FLAG: (FLAG_VALUES, "FLAG_INVALID", "Ya or Tidak"),
 }
 
 
@@ -634,4 +769,6 @@ def sql_type(column: Column) -> str:
         Type.INTEGER: "BIGINT",
         Type.MONEY: "BIGINT",
         Type.DECILE: "TINYINT",
+        Type.DECIMAL: "DOUBLE",
+        Type.FLAG: "BOOLEAN",
     }.get(column.type, "VARCHAR")

@@ -4,14 +4,15 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pesiar.registers.profiles import PROFILES
 from pesiar.registers.schema import Kind
 from pesiar.registers.services import RegisterImportError, import_register
 
 
 class Command(BaseCommand):
     help = (
-        "Import a register extract (CSV, XLSX or Parquet) as the validated, immutable "
-        "snapshot of KIND on --as-of."
+        "Import a register extract (CSV, XLS/XLSX/XLSM/ODS, JSON or Parquet) as the "
+        "validated, immutable snapshot of KIND on --as-of."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -19,6 +20,17 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--as-of", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
         parser.add_argument("--mapping", type=Path, help="TOML or YAML: source column = canonical")
+        parser.add_argument(
+            "--format",
+            dest="format_name",
+            choices=[p.name for p in PROFILES],
+            help="The file's format profile (default: detected from the header).",
+        )
+        parser.add_argument(
+            "--village",
+            metavar="CODE",
+            help="The village of a file that does not name it (OpenSID), e.g. 15.02.05.1002.",
+        )
         parser.add_argument(
             "--replace", action="store_true", help="Replace the snapshot of this kind and date."
         )
@@ -59,7 +71,14 @@ class Command(BaseCommand):
 
             try:
                 result = import_register(
-                    kind, file, as_of, mapping_file=mapping, replace=replace, progress=progress
+                    kind,
+                    file,
+                    as_of,
+                    mapping_file=mapping,
+                    replace=replace,
+                    progress=progress,
+                    format_name=options.get("format_name"),
+                    village=options.get("village"),
                 )
             except RegisterImportError as exc:
                 raise CommandError(str(exc)) from exc
@@ -72,6 +91,7 @@ class Command(BaseCommand):
         if result.duplicate_of is not None:
             say(f"Already imported: this file is snapshot #{result.duplicate_of}; nothing changed.")
             return
+        say(f"detected: {result.profile}")
         say(
             f"{result.kind} {result.as_of} from {result.source}: snapshot #{result.snapshot_id}"
             + (f" (replaces #{result.replaced})" if result.replaced else "")
@@ -82,6 +102,8 @@ class Command(BaseCommand):
         )
         for code, info in result.reasons.items():
             say(f"  {info['severity']:<7} {code:<24} {info['rows']:>10,} rows")
+        for note in result.notes:
+            say(f"  note: {note}")
         if result.ignored_columns:
             say(f"  ignored columns: {', '.join(result.ignored_columns)}")
         if result.rejects_file:
