@@ -23,7 +23,7 @@ from django.test import override_settings
 from pesiar.accounts.models import Scope, User
 from pesiar.coverage.models import Indicator
 from pesiar.linkage.models import LinkRun
-from pesiar.monev.services import import_boundaries, optional
+from pesiar.monev.services import import_boundaries
 from pesiar.registers.models import Finding, Snapshot
 from test_monev import DUSUN_BARU, PASSWORD, USERS, build_world, clear_world, square
 
@@ -150,8 +150,7 @@ def test_login_leads_an_official_to_the_dashboard(browser, site):
     assert browser.find_element(By.ID, "kpi-rank").text == "10 / 11"
     # the agents' section (field app) arrives after the figures
     wait_for(lambda: browser.find_element(By.ID, "more-sections").get_attribute("data-loaded"))
-    if optional("pesiar.field.services", "agent_kpis"):
-        assert browser.find_elements(By.CSS_SELECTOR, "#more-sections #agents")
+    assert browser.find_elements(By.CSS_SELECTOR, "#more-sections #agents")
     shot(browser, "login-dashboard")
 
 

@@ -351,8 +351,13 @@ def test_worklist_budget_and_agent_sections_appear_when_present(users, monkeypat
     assert 'id="agents"' not in text(client_for(user).get("/monev/r/15.02/sections/"))
 
 
-def test_sections_are_left_out_when_the_apps_do_not_provide_them(users, monkeypatch):
-    monkeypatch.setattr(services, "optional", lambda module, name: None)
+def test_sections_are_left_out_when_the_apps_have_nothing(users, monkeypatch):
+    from pesiar.field import services as field_services
+    from pesiar.sweep import services as sweep_services
+
+    monkeypatch.setattr(sweep_services, "worklist_progress", lambda *a: None)
+    monkeypatch.setattr(sweep_services, "budget_total", lambda *a: None)
+    monkeypatch.setattr(field_services, "agent_kpis", lambda *a: [])
     board = services.dashboard(users["monev-merangin"], MERANGIN)
     assert board.worklist is None and board.budget is None and board.agents is None
     page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/sections/"))
@@ -446,7 +451,7 @@ def test_map_falls_back_to_a_ranked_grid_without_boundaries(users):
 def test_boundaries_import_and_the_choropleth(users, tmp_path, capsys):
     path = tmp_path / "kecamatan.geojson"
     path.write_text(json.dumps(district_geojson(users)))
-    call_command("regions", "boundaries", str(path))
+    call_command("boundaries", str(path))
     out = capsys.readouterr().out
     assert "25 features, 24 matched" in out and "Pulau Hantu" in out
     assert Boundary.objects.for_user(users["monev-admin"]).filter(level=3).count() == 24
@@ -460,7 +465,7 @@ def test_boundaries_import_and_the_choropleth(users, tmp_path, capsys):
     assert province.count('data-code="15.02"') == 24
     assert "Without an outline" in province or "Tanpa" in province
     # importing again updates
-    call_command("regions", "boundaries", str(path), "--within", "15.02")
+    call_command("boundaries", str(path), "--within", "15.02")
     assert "0 new, 24 updated" in capsys.readouterr().out
 
 
@@ -513,13 +518,13 @@ def test_boundary_files_that_are_not_maps_fail_clearly(db, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2")
     with pytest.raises(CommandError, match="not a JSON file"):
-        call_command("regions", "boundaries", str(bad))
+        call_command("boundaries", str(bad))
     bad.write_text('{"type": "FeatureCollection", "features": []}')
     with pytest.raises(CommandError, match="no feature matched"):
-        call_command("regions", "boundaries", str(bad))
+        call_command("boundaries", str(bad))
     bad.write_text("[]")
     with pytest.raises(CommandError, match="neither GeoJSON nor TopoJSON"):
-        call_command("regions", "boundaries", str(bad))
+        call_command("boundaries", str(bad))
     out = io.StringIO()
     call_command("regions", "load", "--within", "15", stdout=out)
     assert "Nothing changed" in out.getvalue()
