@@ -90,7 +90,7 @@ def _days(values: pa.ChunkedArray, fmt: str) -> np.ndarray:
 
 
 def _pick(rng: np.random.Generator, candidates: np.ndarray, rate: float) -> np.ndarray:
-    k = int(round(len(candidates) * rate))
+    k = round(len(candidates) * rate)
     return np.sort(rng.choice(candidates, size=k, replace=False)) if k else candidates[:0]
 
 
