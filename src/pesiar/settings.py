@@ -208,4 +208,7 @@ PESIAR = {
     # Advokasi/Registrasi: an exported registration no membership snapshot shows within this
     # many weeks becomes UNCONFIRMED.
     "FIELD": {"UNCONFIRMED_WEEKS": int(os.environ.get("PESIAR_UNCONFIRMED_WEEKS") or 8)},
+    # Monev: villages with fewer residents are left out of the lowest/highest lists, and
+    # viewers see no percentages of them (small-count disclosure).
+    "MONEV": {"SMALL_COUNT": int(os.environ.get("PESIAR_SMALL_COUNT") or 20)},
 }

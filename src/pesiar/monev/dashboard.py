@@ -13,11 +13,21 @@ from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from pesiar.accounts.scoping import get_scope
 from pesiar.coverage.models import Indicator
 from pesiar.coverage.services import Targets, pct
 from pesiar.field import services as field_services
+from pesiar.monev.changes import (
+    Churn,
+    TargetPath,
+    agents_within,
+    attach_previous,
+    churn,
+    previous_date,
+    target_path,
+)
 from pesiar.monev.figures import (
     Figures,
     FindingCount,
@@ -36,6 +46,8 @@ from pesiar.monev.scope import (
     SEGMENT_LABELS,
     can_view,
     dates,
+    in_scope,
+    indicators,
     resolve_as_of,
 )
 from pesiar.regions.models import Region
@@ -145,6 +157,12 @@ class Dashboard:
     budget: dict | None
     period: tuple[date, date]
     targets: Targets
+    previous_as_of: date | None = None
+    peers: list[Figures] = dataclasses.field(default_factory=list)
+    rank_text: str = ""
+    churn: Churn | None = None
+    path: TargetPath | None = None
+    own: bool = True  # inside the user's own regions (not only a peer)
 
     @property
     def child_level_name(self) -> str:
@@ -239,6 +257,11 @@ def _figures_dashboard(
     child_level = children[0].level if children else None
     lowest, highest = extreme_villages(user, code, as_of)
     period = period_for(user, as_of, available)
+    previous = previous_date(available, as_of)
+    peers = peer_figures(user, code, as_of)
+    attach_previous(user, [figures, *children, *lowest, *highest, *peers], previous)
+    history = trend(user, code)
+    own = in_scope(user, code)
     return Dashboard(
         code=code,
         region=region,
@@ -248,7 +271,7 @@ def _figures_dashboard(
         ancestors=ancestors(user, code),
         children=children,
         child_level=child_level,
-        trend=trend(user, code),
+        trend=history,
         lowest=lowest,
         highest=highest,
         segments=shares(figures.segments, SEGMENT_LABELS, figures.registered),
@@ -259,4 +282,36 @@ def _figures_dashboard(
         budget=None,
         period=period,
         targets=Targets.from_settings(),
+        previous_as_of=previous,
+        peers=peers,
+        rank_text=rank_text(figures, ancestors(user, code)),
+        churn=churn(user, code, as_of, children) if own else None,
+        path=target_path(figures, history, agents_within(code)) if own else None,
+        own=own,
     )
+
+
+def peer_figures(user: Any | None, code: str, as_of: date) -> list[Figures]:
+    """The region and its siblings (the children of its parent), ranked: what the meeting
+    compares with. Empty for the nation."""
+    if code == NATION:
+        return []
+    if "." not in code:
+        rows = indicators(user).filter(as_of=as_of, level=1).select_related("region")
+        peers = [Figures.from_indicator(r) for r in rows]
+        return sorted(peers, key=lambda f: (-f.active_pct, -f.coverage_pct, f.code))
+    return children_figures(user, code.rsplit(".", 1)[0], as_of)
+
+
+def rank_text(figures: Figures, above: list[tuple[str, str, bool]]) -> str:
+    """'No. 10 of 11 regencies/cities in Jambi' (in the current language)."""
+    if not figures.rank or not figures.rank_of:
+        return ""
+    plural = str(LEVEL_PLURALS.get(figures.level, "")).lower()
+    parent = above[-1][1] if above else _("Indonesia")
+    return _("No. %(rank)s of %(of)s %(plural)s in %(parent)s") % {
+        "rank": figures.rank,
+        "of": figures.rank_of,
+        "plural": plural,
+        "parent": parent,
+    }

@@ -6,12 +6,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from pesiar.coverage.models import Indicator
 from pesiar.coverage.services import REASONS, SEGMENTS, Targets, pct, to_target
-from pesiar.monev.scope import LEVEL_NAMES, NATION, findings, indicators, scope_codes
+from pesiar.monev.scope import (
+    LEVEL_NAMES,
+    NATION,
+    findings,
+    in_scope,
+    indicators,
+    scope_codes,
+)
 from pesiar.regions.models import Level, under_q, within_q
 
 # --- figures -------------------------------------------------------------------------------------
@@ -40,6 +48,14 @@ class Figures:
     unmatched_participants: int = 0
     deceased_listed: int = 0
     parent_code: str | None = None
+    parent_name: str = ""
+    previous: "Figures | None" = None  # the same region on the previous date
+
+    def change(self, name: str) -> Decimal | int | None:
+        """This figure minus the previous date's (None without a previous date)."""
+        if self.previous is None:
+            return None
+        return getattr(self, name) - getattr(self.previous, name)
 
     @property
     def inactive(self) -> int:
@@ -220,22 +236,33 @@ def trend(user: Any | None, code: str, limit: int = 24) -> list[Figures]:
 def extreme_villages(
     user: Any | None, code: str, as_of: date, n: int = 5
 ) -> tuple[list[Figures], list[Figures]]:
-    """The `n` lowest and `n` highest villages under `code` by active %, then coverage %."""
+    """The `n` lowest and `n` highest villages under `code` by active %, then coverage %
+    (villages of at least SMALL_COUNT residents, with their district's name; none on a
+    peer's dashboard, whose villages the user does not see)."""
+    if (code and code.count(".") == 3) or not in_scope(user, code):
+        return [], []
     qs = (
         indicators(user)
-        .filter(as_of=as_of, level=Level.VILLAGE, population__gt=0)
+        .filter(as_of=as_of, level=Level.VILLAGE, population__gte=max(1, small_count()))
         .filter(under_q(code, "region__pk"))
-        .select_related("region")
+        .select_related("region__parent")
     )
-    if code and code.count(".") == 3:
-        return [], []
     low_first = qs.order_by("active_pct", "coverage_pct", "region_id")
-    lowest = [Figures.from_indicator(r) for r in low_first[:n]]
-    highest = [
-        Figures.from_indicator(r)
-        for r in qs.order_by("-active_pct", "-coverage_pct", "region_id")[:n]
-    ]
-    return lowest, highest
+    high_first = qs.order_by("-active_pct", "-coverage_pct", "region_id")
+    out = []
+    for rows in (low_first[:n], high_first[:n]):
+        villages = []
+        for row in rows:
+            figures = Figures.from_indicator(row)
+            figures.parent_name = row.region.parent.name if row.region.parent_id else ""
+            villages.append(figures)
+        out.append(villages)
+    return out[0], out[1]
+
+
+def small_count() -> int:
+    """Villages with fewer residents: no percentages for viewers, not in the extremes."""
+    return int(settings.PESIAR.get("MONEV", {}).get("SMALL_COUNT", 20))
 
 
 @dataclass

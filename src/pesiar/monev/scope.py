@@ -6,16 +6,18 @@ and says so with `unscoped(reason=...)`. The nation (code '') is the sum of the 
 the national administrator, and the sum of a scoped user's regions for everyone else.
 """
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
 from pesiar.accounts.scoping import get_scope
 from pesiar.coverage.models import Indicator
 from pesiar.monev.models import Boundary
-from pesiar.regions.models import is_within
+from pesiar.regions.models import Region, is_within, under_q
 
 CLI_REASON = "pesiar report on the command line: the operator reports on any region"
 NATION = ""
@@ -57,16 +59,57 @@ METRICS = {"active": gettext_lazy("Active %"), "coverage": gettext_lazy("Coverag
 # --- scoped querysets --------------------------------------------------------------------------
 
 
+PEER_REASON = "aggregates of the peers (siblings and parents) of the user's regions: no people"
+
+
+def peer_codes(codes: Sequence[str]) -> frozenset[str]:
+    """The regions an officer compares with: for each scope region and each region above it,
+    its siblings (the children of its parent; the provinces at the top). Cached."""
+    key = "monev:peers:" + ",".join(sorted(codes))
+    found = cache.get(key)
+    if found is None:
+        out: set[str] = set()
+        for code in codes:
+            parts = code.split(".")
+            for level in range(len(parts), 0, -1):
+                parent = ".".join(parts[: level - 1])
+                out.update(
+                    Region.objects.filter(under_q(parent), level=level).values_list(
+                        "code", flat=True
+                    )
+                )
+        found = frozenset(out)
+        cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
 def indicators(user: Any | None) -> QuerySet:
+    """The figures the user sees: their regions and what lies under them, plus the peers of
+    each (figures are aggregates: they hold no personal data)."""
     if user is None:
         return Indicator.objects.unscoped(reason=CLI_REASON)
-    return Indicator.objects.for_user(user)
+    codes = scope_codes(user)
+    mine = Indicator.objects.for_user(user)
+    if not codes:
+        return mine
+    peers = Indicator.objects.unscoped(reason=PEER_REASON).filter(
+        region_id__in=sorted(peer_codes(codes))
+    )
+    return mine | peers
 
 
 def boundaries(user: Any | None) -> QuerySet:
+    """Outlines of the regions the user sees figures of (outlines are public)."""
     if user is None:
         return Boundary.objects.unscoped(reason=CLI_REASON)
-    return Boundary.objects.for_user(user)
+    codes = scope_codes(user)
+    mine = Boundary.objects.for_user(user)
+    if not codes:
+        return mine
+    peers = Boundary.objects.unscoped(reason=PEER_REASON).filter(
+        region_id__in=sorted(peer_codes(codes))
+    )
+    return mine | peers
 
 
 def findings(user: Any | None) -> QuerySet:
@@ -85,12 +128,21 @@ def scope_codes(user: Any | None) -> tuple[str, ...] | None:
     return None if scope.national else scope.codes
 
 
-def can_view(user: Any | None, code: str) -> bool:
-    """May the user open the dashboard of region `code` ('' is everyone's own top view)?"""
+def in_scope(user: Any | None, code: str) -> bool:
+    """Is region `code` inside the user's own regions (not only a peer)?"""
     if code == NATION or user is None:
         return True
     codes = scope_codes(user)
     return codes is None or any(is_within(code, c) for c in codes)
+
+
+def can_view(user: Any | None, code: str) -> bool:
+    """May the user open the dashboard of region `code` ('' is everyone's own top view)?
+    Their own regions, and the peers they compare with (aggregates only)."""
+    if in_scope(user, code):
+        return True
+    codes = scope_codes(user)
+    return bool(codes) and code in peer_codes(codes)
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -122,3 +174,39 @@ def parse_date(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+UHC_LABELS = {
+    "PARIPURNA": gettext_lazy("Paripurna (coverage at least 98%)"),
+    "UTAMA": gettext_lazy("Utama (coverage 95% to under 98%)"),
+    "MADYA": gettext_lazy("Madya (coverage 80% to under 95%)"),
+    "PRATAMA": gettext_lazy("Pratama (coverage under 80%)"),
+}
+
+
+def uhc_label(value: str) -> str:
+    """The UHC class in words, with its coverage range ('-' when there is none)."""
+    if not value:
+        return "-"
+    return str(UHC_LABELS.get(value, value.replace("_", " ").title()))
+
+
+FINDING_LABELS = {
+    "NIK_BLANK": gettext_lazy("NIK blank"),
+    "NIK_BIRTHDATE_MISMATCH": gettext_lazy("NIK does not match the birth date"),
+    "NIK_SEX_MISMATCH": gettext_lazy("NIK does not match the sex"),
+    "NIK_DISTRICT_UNKNOWN": gettext_lazy("NIK names an unknown district"),
+    "NIK_DATE_IMPOSSIBLE": gettext_lazy("NIK holds an impossible date"),
+    "KK_DISTRICT_UNKNOWN": gettext_lazy("family card names an unknown district"),
+    "NIK_SHARED": gettext_lazy("one NIK on several residents"),
+    "NOKA_SHARED": gettext_lazy("one JKN card number on several rows"),
+    "CHILD_NIK_SHARED": gettext_lazy("one child NIK on several children"),
+    "REASON_UNKNOWN": gettext_lazy("inactive reason not recognised"),
+    "DUPLICATE_ROW": gettext_lazy("duplicate row"),
+}
+
+
+def finding_label(code: str) -> str:
+    """A register finding in words (an unknown code as plain words, never UPPER_SNAKE)."""
+    label = FINDING_LABELS.get(code)
+    return str(label) if label else code.replace("_", " ").capitalize()

@@ -191,7 +191,7 @@ def write_months(scenario, months: int = 2, seed: int | None = None) -> list[Mon
                 changes.append((current, previous, nik_of[noka], village_of_noka[noka], cause))
 
         # Births and deaths of the month; moves between villages of one district.
-        stay = res_alive & ~born & np.array([k not in used for k in nik]) & (res_noka != None)  # noqa: E711
+        stay = res_alive & ~born & np.array([k not in used for k in res_noka]) & (res_noka != None)  # noqa: E711
         stay &= np.array([k in clean_noka for k in res_noka])
         movers = _pick(rng, np.flatnonzero(stay), MONTHLY_RATES[MOVED])
         movers = np.array([i for i in movers if len(districts[res_village[i][:8]]) > 1], dtype=int)
@@ -268,3 +268,20 @@ def _move(pop: pa.Table, pop_nik: np.ndarray, moved_from: dict[str, str]) -> pa.
 def previous_dates(latest: date, months: int = 2) -> list[date]:
     """The earlier monthly dates `write_months` writes, oldest first."""
     return [month_before(latest, k) for k in range(months, 0, -1)]
+
+
+def ensure_months(scenario, months: int = 2) -> list[MonthFiles]:
+    """The earlier monthly extracts of `scenario` (written on first use), oldest first."""
+    found = [
+        MonthFiles(
+            day,
+            scenario.out_dir / "history" / day.isoformat() / "population.csv",
+            scenario.out_dir / "history" / day.isoformat() / "membership.csv",
+        )
+        for day in previous_dates(scenario.as_of, months)
+    ]
+    if (scenario.out_dir / CHANGES_FILE).exists() and all(
+        f.population.exists() and f.membership.exists() for f in found
+    ):
+        return found
+    return write_months(scenario, months)
