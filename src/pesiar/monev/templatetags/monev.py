@@ -55,10 +55,8 @@ def change(figures, name: str) -> str:
         word = _("up %(n)s") if delta < 0 else _("down %(n)s")
         css = "up" if delta < 0 else "down"
         return format_html('<span class="change {}">{}</span>', css, word % {"n": abs(delta)})
-    if isinstance(delta, Decimal):
-        text = pct(abs(delta)) + " " + _("points")
-    else:
-        text = num(abs(delta))
+    points = isinstance(delta, Decimal)
+    text = f"{pct(abs(delta))} {_('points')}" if points else num(abs(delta))
     sign = "+" if delta > 0 else ("-" if delta < 0 else "±")
     good = delta > 0 if not name.startswith("to_target") else delta < 0
     css = "same" if not delta else ("up" if good else "down")
