@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from pesiar.accounts.models import Scope, User
-from pesiar.coverage.models import Indicator
+from pesiar.coverage.models import Change, Indicator
 from pesiar.linkage.models import LinkRun
 from pesiar.monev.services import import_boundaries
 from pesiar.registers.models import Finding, Snapshot
@@ -44,6 +44,7 @@ def _dump() -> list[tuple[type, str]]:
         (Snapshot, serializers.serialize("json", Snapshot.objects.all())),
         (LinkRun, serializers.serialize("json", LinkRun.objects.all())),
         (Indicator, serializers.serialize("json", Indicator.objects.unscoped(reason="test"))),
+        (Change, serializers.serialize("json", Change.objects.unscoped(reason="test"))),
         (Finding, serializers.serialize("json", Finding.objects.unscoped(reason="test"))),
         (User, serializers.serialize("json", User.objects.filter(username__in=USERS))),
         (Scope, serializers.serialize("json", Scope.objects.filter(user__username__in=USERS))),

@@ -55,7 +55,10 @@ class Figures:
         """This figure minus the previous date's (None without a previous date)."""
         if self.previous is None:
             return None
-        return getattr(self, name) - getattr(self.previous, name)
+        now, before = getattr(self, name), getattr(self.previous, name)
+        if now is None or before is None:
+            return None
+        return now - before
 
     @property
     def inactive(self) -> int:

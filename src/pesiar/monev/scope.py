@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy
 
 from pesiar.accounts.scoping import get_scope
@@ -210,3 +210,18 @@ def finding_label(code: str) -> str:
     """A register finding in words (an unknown code as plain words, never UPPER_SNAKE)."""
     label = FINDING_LABELS.get(code)
     return str(label) if label else code.replace("_", " ").capitalize()
+
+
+def region_choices(user: Any | None) -> list[tuple[str, str]]:
+    """(code, 'name (level)') of the regions a ranking can be narrowed to: the user's regions,
+    the region above each, and what lies under them down to the districts (provinces and
+    regencies for national users)."""
+    codes = scope_codes(user)
+    qs = Region.objects.filter(level__lte=2 if codes is None else 3)
+    if codes:
+        q = Q(pk__in=[c.rsplit(".", 1)[0] for c in codes if "." in c])
+        for c in codes:
+            q |= Q(pk=c) | under_q(c)
+        qs = qs.filter(q)
+    rows = qs.order_by("code").values_list("code", "name", "level")[:1000]
+    return [(code, f"{name} ({LEVEL_NAMES[level]})") for code, name, level in rows]
