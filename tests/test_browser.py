@@ -21,9 +21,9 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from pesiar.accounts.models import Scope, User
-from pesiar.coverage.models import Indicator
+from pesiar.coverage.models import Change, Indicator
 from pesiar.linkage.models import LinkRun
-from pesiar.monev.services import import_boundaries, optional
+from pesiar.monev.services import import_boundaries
 from pesiar.registers.models import Finding, Snapshot
 from test_monev import DUSUN_BARU, PASSWORD, USERS, build_world, clear_world, square
 
@@ -44,6 +44,7 @@ def _dump() -> list[tuple[type, str]]:
         (Snapshot, serializers.serialize("json", Snapshot.objects.all())),
         (LinkRun, serializers.serialize("json", LinkRun.objects.all())),
         (Indicator, serializers.serialize("json", Indicator.objects.unscoped(reason="test"))),
+        (Change, serializers.serialize("json", Change.objects.unscoped(reason="test"))),
         (Finding, serializers.serialize("json", Finding.objects.unscoped(reason="test"))),
         (User, serializers.serialize("json", User.objects.filter(username__in=USERS))),
         (Scope, serializers.serialize("json", Scope.objects.filter(user__username__in=USERS))),
@@ -150,8 +151,7 @@ def test_login_leads_an_official_to_the_dashboard(browser, site):
     assert browser.find_element(By.ID, "kpi-rank").text == "10 / 11"
     # the agents' section (field app) arrives after the figures
     wait_for(lambda: browser.find_element(By.ID, "more-sections").get_attribute("data-loaded"))
-    if optional("pesiar.field.services", "agent_kpis"):
-        assert browser.find_elements(By.CSS_SELECTOR, "#more-sections #agents")
+    assert browser.find_elements(By.CSS_SELECTOR, "#more-sections #agents")
     shot(browser, "login-dashboard")
 
 

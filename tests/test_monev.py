@@ -1,8 +1,8 @@
 """Monev: dashboards, map, rankings, trends and the meeting report, on the mapped scenario.
 
 The scenario (30,000 residents) is generated, imported and mapped once for the module, into the
-test database, with an earlier date made from it for the trend; the module removes what it
-made when it ends.
+test database, with the month before it for the trend and the churn radar; the module
+removes what it made when it ends.
 """
 
 import io
@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from pesiar.accounts.models import User
 from pesiar.accounts.services import ensure_user
-from pesiar.coverage.models import Indicator
-from pesiar.coverage.services import pct
+from pesiar.coverage.models import Change, Indicator
 from pesiar.demo.generator import generate
+from pesiar.demo.generator.months import write_months
 from pesiar.linkage.models import LinkRun, ReviewItem
 from pesiar.linkage.pipeline import run_map
 from pesiar.monev import geo, services
@@ -36,7 +36,7 @@ from pesiar.registers.services import import_register
 
 ARTEFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
 AS_OF = date(2024, 6, 1)
-EARLIER = date(2024, 3, 1)
+EARLIER = date(2024, 5, 1)
 PASSWORD = "monev-Test-2024!"
 MERANGIN = "15.02"
 DUSUN_BARU = "15.02.05.1002"
@@ -53,25 +53,21 @@ USERS = {
 
 
 def build_world(tmp_path_factory) -> None:
-    """Import and map the scenario; copy its indicators to an earlier date (fewer active)."""
+    """Import and map the scenario and the month before it (the churn radar compares them)."""
     scenario = generate(30_000, 4, tmp_path_factory.mktemp("monev-scenario"))
+    (month,) = write_months(scenario, months=1)
+    import_register("population", month.population, EARLIER)
+    import_register("membership", month.membership, EARLIER)
+    run_map(EARLIER)
     for kind in ("population", "membership"):
         import_register(kind, scenario.path(kind), AS_OF)
-    run = run_map(AS_OF)
-    earlier = []
-    for row in Indicator.objects.unscoped(reason="test").filter(as_of=AS_OF):
-        row.pk = None
-        row.as_of = EARLIER
-        row.active = row.active * 9 // 10
-        row.active_pct = pct(row.active, row.population)
-        row.run = run
-        earlier.append(row)
-    Indicator.objects.bulk_create(earlier)
+    run_map(AS_OF)
     for name, (role, scopes, office) in USERS.items():
         ensure_user(name, role=role, scopes=scopes, password=PASSWORD, office=office or None)
 
 
 def clear_world() -> None:
+    Change.objects.unscoped(reason="test teardown").delete()
     Boundary.objects.unscoped(reason="test teardown").delete()
     Indicator.objects.unscoped(reason="test teardown").delete()
     ReviewItem.objects.unscoped(reason="test teardown").delete()
@@ -187,23 +183,28 @@ def test_segments_reasons_findings_and_trend(users):
     assert earlier.as_of == EARLIER and earlier.figures.active == board.trend[0].active
     # a date without figures falls back to the latest one before it
     assert services.dashboard(users["monev-merangin"], MERANGIN, date(2024, 4, 15)).as_of == EARLIER
-    page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/?as_of=2024-03-01"))
-    assert '<option value="2024-03-01" selected>' in page and "<polyline" in page
+    page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/?as_of=2024-05-01"))
+    assert '<option value="2024-05-01" selected>' in page and "<polyline" in page
 
 
-def test_scoped_users_see_their_own_regions_only(users):
+def test_scoped_users_see_their_own_regions_and_their_peers_figures(users):
     regency = client_for(users["monev-merangin"])
-    assert regency.get("/monev/r/15.71/").status_code == 404
-    assert regency.get("/monev/r/15/").status_code == 404
-    assert regency.get("/monev/r/15.71/map/").status_code == 404
-    assert regency.get("/monev/r/15.71/report.pdf").status_code == 404
-    assert regency.get("/monev/r/15.71/sections/?partial=1").status_code == 404
-    assert regency.get("/monev/ranking/?within=15.71").status_code == 404
+    # the peers: the other regencies of Jambi, the province, the other provinces (figures only)
+    for url in ("/monev/r/15.71/", "/monev/r/15/", "/monev/r/15.71/map/"):
+        assert regency.get(url).status_code == 200, url
+    peer = text(regency.get("/monev/r/15.71/"))
+    assert 'id="lowest"' not in peer and 'id="churn"' not in peer  # no villages of a peer
+    ranking = text(regency.get("/monev/ranking/?level=regency&within=15"))
+    assert ranking.count('data-code="15.') == 11
+    # below a peer: nothing
+    for url in ("/monev/r/15.71.01/", "/monev/ranking/?within=15.71.01", "/monev/r/15.01.01/"):
+        assert regency.get(url).status_code == 404, url
+    villages = text(regency.get("/monev/ranking/?level=village&within=15"))
+    codes = re.findall(r'data-code="([0-9.]+)"', villages)
+    assert "Sungai Jering" in villages and codes and all(c.startswith("15.02.") for c in codes)
     page = text(regency.get("/monev/r/15.02/"))
-    assert "<span>Jambi</span>" in page  # the province is shown, not linked
-    assert "Kerinci" not in page and "Kota Jambi" not in page
-    ranking = text(regency.get("/monev/ranking/?level=regency"))
-    assert "Kabupaten Merangin" in ranking and "Kerinci" not in ranking
+    assert 'id="peers"' in page and "Kerinci" in page and "Kota Jambi" in page
+    assert "ke-10 dari 11 kabupaten/kota di Jambi" in page
 
     branch = text(client_for(users["monev-branch"]).get("/monev/"))
     for name in ("Kabupaten Merangin", "Kabupaten Sarolangun", "Kabupaten Kerinci"):
@@ -215,7 +216,8 @@ def test_scoped_users_see_their_own_regions_only(users):
     agent = client_for(users["monev-agent"])
     page = text(agent.get("/monev/"))
     assert "Dusun Baru" in page and "Pasar Rantau Panjang" in page and "Koto Rayo" not in page
-    assert agent.get("/monev/r/15.02.05/").status_code == 404
+    assert agent.get("/monev/r/15.02.05/").status_code == 200  # the district of the villages
+    assert agent.get("/monev/r/15.02.06.2001/").status_code == 404  # a village of another
 
     viewer = client_for(users["monev-viewer"])
     assert viewer.get("/monev/", follow=True).redirect_chain[-1][0] == "/monev/r/15/"
@@ -351,8 +353,13 @@ def test_worklist_budget_and_agent_sections_appear_when_present(users, monkeypat
     assert 'id="agents"' not in text(client_for(user).get("/monev/r/15.02/sections/"))
 
 
-def test_sections_are_left_out_when_the_apps_do_not_provide_them(users, monkeypatch):
-    monkeypatch.setattr(services, "optional", lambda module, name: None)
+def test_sections_are_left_out_when_the_apps_have_nothing(users, monkeypatch):
+    from pesiar.field import services as field_services
+    from pesiar.sweep import services as sweep_services
+
+    monkeypatch.setattr(sweep_services, "worklist_progress", lambda *a: None)
+    monkeypatch.setattr(sweep_services, "budget_total", lambda *a: None)
+    monkeypatch.setattr(field_services, "agent_kpis", lambda *a: [])
     board = services.dashboard(users["monev-merangin"], MERANGIN)
     assert board.worklist is None and board.budget is None and board.agents is None
     page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/sections/"))
@@ -446,7 +453,7 @@ def test_map_falls_back_to_a_ranked_grid_without_boundaries(users):
 def test_boundaries_import_and_the_choropleth(users, tmp_path, capsys):
     path = tmp_path / "kecamatan.geojson"
     path.write_text(json.dumps(district_geojson(users)))
-    call_command("regions", "boundaries", str(path))
+    call_command("boundaries", str(path))
     out = capsys.readouterr().out
     assert "25 features, 24 matched" in out and "Pulau Hantu" in out
     assert Boundary.objects.for_user(users["monev-admin"]).filter(level=3).count() == 24
@@ -460,7 +467,7 @@ def test_boundaries_import_and_the_choropleth(users, tmp_path, capsys):
     assert province.count('data-code="15.02"') == 24
     assert "Without an outline" in province or "Tanpa" in province
     # importing again updates
-    call_command("regions", "boundaries", str(path), "--within", "15.02")
+    call_command("boundaries", str(path), "--within", "15.02")
     assert "0 new, 24 updated" in capsys.readouterr().out
 
 
@@ -513,13 +520,13 @@ def test_boundary_files_that_are_not_maps_fail_clearly(db, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2")
     with pytest.raises(CommandError, match="not a JSON file"):
-        call_command("regions", "boundaries", str(bad))
+        call_command("boundaries", str(bad))
     bad.write_text('{"type": "FeatureCollection", "features": []}')
     with pytest.raises(CommandError, match="no feature matched"):
-        call_command("regions", "boundaries", str(bad))
+        call_command("boundaries", str(bad))
     bad.write_text("[]")
     with pytest.raises(CommandError, match="neither GeoJSON nor TopoJSON"):
-        call_command("regions", "boundaries", str(bad))
+        call_command("boundaries", str(bad))
     out = io.StringIO()
     call_command("regions", "load", "--within", "15", stdout=out)
     assert "Nothing changed" in out.getvalue()
@@ -622,9 +629,9 @@ def test_report_downloads_from_the_dashboard(users):
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert 'filename="monev-15.02-2024-06-01.pdf"' in response["Content-Disposition"]
     assert response.content.startswith(b"%PDF")
-    xlsx = client.get(reverse("monev:report_xlsx", args=["15.02.05"]) + "?as_of=2024-03-01")
+    xlsx = client.get(reverse("monev:report_xlsx", args=["15.02.05"]) + "?as_of=2024-05-01")
     assert load_book(xlsx.content).sheetnames == list(reports.SHEETS)
-    assert "2024-03-01" in xlsx["Content-Disposition"]
+    assert "2024-05-01" in xlsx["Content-Disposition"]
     top = client_for(users["monev-branch"]).get(reverse("monev:report_xlsx_top"))
     ranking = [
         row[2] for row in load_book(top.content)["Peringkat"].iter_rows(min_row=2, values_only=True)

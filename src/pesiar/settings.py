@@ -231,4 +231,7 @@ PESIAR = {
         "threads": int(os.environ.get("PESIAR_WEB_THREADS") or 4),
         "timeout": int(os.environ.get("PESIAR_WEB_TIMEOUT") or 120),
     },
+    # Monev: villages with fewer residents are left out of the lowest/highest lists, and
+    # viewers see no percentages of them (small-count disclosure).
+    "MONEV": {"SMALL_COUNT": int(os.environ.get("PESIAR_SMALL_COUNT") or 20)},
 }

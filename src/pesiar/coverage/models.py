@@ -42,3 +42,45 @@ class Indicator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.as_of}: {self.coverage_pct}% / {self.active_pct}%"
+
+
+class Change(models.Model):
+    """A resident whose status changed between two maps (the churn radar): one row per
+    resident and new map, with its cause. Losses carry the pathway that recovers them and
+    its deadline, set by the sweep (pesiar.sweep.churn)."""
+
+    class Cause(models.TextChoices):
+        PBI_DEACTIVATED = "PBI_DEACTIVATED", _("PBI deactivated")
+        ARREARS = "ARREARS", _("PBPU arrears")
+        EMPLOYMENT_ENDED = "EMPLOYMENT_ENDED", _("PPU employment ended")
+        OTHER_LOSS = "OTHER_LOSS", _("inactive for another reason")
+        DEREGISTERED = "DEREGISTERED", _("card no longer found")
+        DECEASED = "DECEASED", _("deceased")
+        MOVED = "MOVED", _("moved")
+        LEFT = "LEFT", _("left the population register")
+        BORN = "BORN", _("born")
+        REGISTERED = "REGISTERED", _("newly registered")
+        REACTIVATED = "REACTIVATED", _("reactivated")
+
+    as_of = models.DateField(_("as of"), db_index=True)
+    previous_as_of = models.DateField(_("previous date"))
+    run = models.ForeignKey("linkage.LinkRun", on_delete=models.CASCADE, related_name="+")
+    village_code = models.CharField(_("village"), max_length=13)
+    from_village_code = models.CharField(_("previous village"), max_length=13, blank=True)
+    nik = models.CharField("NIK", max_length=16)
+    kk = models.CharField(_("family card (KK)"), max_length=16, blank=True)
+    cause = models.CharField(_("cause"), max_length=16, choices=Cause.choices)
+    status_before = models.CharField(_("status before"), max_length=14, blank=True)
+    status_after = models.CharField(_("status after"), max_length=14, blank=True)
+    segment = models.CharField(_("segment"), max_length=10, blank=True)
+    pathway = models.CharField(_("pathway"), max_length=16, blank=True)
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+
+    objects = ScopedManager("village_code", personal=True, identifiers=("nik", "kk"))
+
+    class Meta:
+        indexes = [models.Index(fields=["as_of", "village_code"])]
+        ordering = ["as_of", "village_code", "cause", "nik"]
+
+    def __str__(self) -> str:
+        return f"{self.nik} {self.as_of}: {self.cause}"

@@ -8,11 +8,13 @@ from django.conf import settings
 
 from pesiar.accounts.services import ensure_user
 from pesiar.demo.generator import Scenario, generate
+from pesiar.demo.generator.months import ensure_months, previous_dates
 from pesiar.regions.services import LoadReport, load_regions
 
 DEMO_POPULATION = 100_000
 DEMO_SEED = 2024
 DEMO_PASSWORD = "pesiar-demo"
+DEMO_MONTHS = 3  # monthly snapshots: the scenario's date and the two months before
 
 
 @dataclass(frozen=True)
@@ -91,39 +93,64 @@ def import_registers(scenario: Scenario, progress: Callable[[str], None]) -> Non
     imported is recognised by its checksum and skipped)."""
     from pesiar.registers.services import import_register
 
-    for kind in scenario.files:
-        result = import_register(kind, scenario.path(kind), scenario.as_of, replace=True)
+    def one(kind: str, path: Path, as_of) -> None:
+        result = import_register(kind, path, as_of, replace=True)
         if result.duplicate_of:
-            progress(f"{kind}: already imported (snapshot #{result.duplicate_of})")
+            progress(f"{kind} {as_of}: already imported (snapshot #{result.duplicate_of})")
         else:
             progress(
-                f"{kind}: snapshot #{result.snapshot_id}, {result.accepted:,} rows accepted, "
-                f"{result.rejected:,} rejected"
+                f"{kind} {as_of}: snapshot #{result.snapshot_id}, {result.accepted:,} rows "
+                f"accepted, {result.rejected:,} rejected"
             )
+
+    for month in ensure_months(scenario, DEMO_MONTHS - 1):
+        one("population", month.population, month.as_of)
+        one("membership", month.membership, month.as_of)
+    for kind in scenario.files:
+        one(kind, scenario.path(kind), scenario.as_of)
+
+
+def map_dates(scenario: Scenario) -> list:
+    """The demo's monthly dates, oldest first (the scenario's date last)."""
+    return [*previous_dates(scenario.as_of, DEMO_MONTHS - 1), scenario.as_of]
 
 
 def map_coverage(scenario: Scenario, progress: Callable[[str], None]) -> None:
-    """Link residents to participants and compute the indicators (skipped when a finished
-    map of these snapshots exists)."""
+    """Link residents to participants and compute the indicators of every monthly date,
+    oldest first, so each map's changes are counted against the month before (a date is
+    skipped when a finished map of its snapshots exists)."""
+    from pesiar.coverage.models import Change
     from pesiar.linkage.models import LinkRun
     from pesiar.linkage.pipeline import run_map, snapshots_for
 
-    population, membership = snapshots_for(scenario.as_of)
-    done = LinkRun.objects.filter(
-        as_of=scenario.as_of,
-        population=population,
-        membership=membership,
-        status=LinkRun.Status.DONE,
-    ).first()
-    if done is not None:
-        progress(f"map: already done (#{done.pk})")
-        return
-    run = run_map(scenario.as_of)
-    progress(
-        f"map #{run.pk}: {run.counts['exact_links']:,} NIK links, "
-        f"{run.counts['probabilistic_links']:,} probabilistic, "
-        f"{run.counts['review_pending']:,} to review"
-    )
+    for as_of in map_dates(scenario):
+        population, membership = snapshots_for(as_of)
+        done = LinkRun.objects.filter(
+            as_of=as_of,
+            population=population,
+            membership=membership,
+            status=LinkRun.Status.DONE,
+        ).first()
+        if done is not None:
+            progress(f"map {as_of}: already done (#{done.pk})")
+            continue
+        run = run_map(as_of)
+        changes = Change.objects.unscoped(reason="demo progress: a count").filter(run=run)
+        progress(
+            f"map {as_of} #{run.pk}: {run.counts['exact_links']:,} NIK links, "
+            f"{run.counts['probabilistic_links']:,} probabilistic, "
+            f"{run.counts['review_pending']:,} to review, {changes.count():,} changes"
+        )
+
+
+def load_boundaries(scenario: Scenario, progress: Callable[[str], None]) -> None:
+    """The shipped outlines of Jambi and Indonesia (once, when none are stored)."""
+    from pesiar.monev.boundary_files import ensure_boundaries
+
+    if ensure_boundaries():
+        progress("boundaries: the shipped outlines of Jambi and Indonesia loaded")
+    else:
+        progress("boundaries: already loaded")
 
 
 def sweep_worklists(scenario: Scenario, progress: Callable[[str], None]) -> None:
@@ -149,6 +176,7 @@ PIPELINE: list[Callable[[Scenario, Callable[[str], None]], None]] = [
     import_registers,
     map_coverage,
     sweep_worklists,
+    load_boundaries,
 ]
 
 

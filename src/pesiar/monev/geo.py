@@ -3,6 +3,7 @@ turn the outline into SVG path data (plain lon/lat: x = lon, y = -lat; the map's
 the scaling, which near the equator is as good as any projection for a district map).
 """
 
+import gzip
 import itertools
 import json
 import math
@@ -107,8 +108,11 @@ def read_features(path: Path) -> list[Feature]:
     """The polygon features of a GeoJSON (FeatureCollection, Feature or geometry) or TopoJSON
     file; features without an area (points, lines) are skipped."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = Path(path).read_bytes()
+        if raw[:2] == b"\x1f\x8b":  # gzip-compressed
+            raw = gzip.decompress(raw)
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BoundaryFileError(f"{path}: not a JSON file ({exc})") from exc
     if not isinstance(data, dict) or "type" not in data:
         raise BoundaryFileError(f"{path}: neither GeoJSON nor TopoJSON (no 'type')")

@@ -117,6 +117,7 @@ def ranking(request: HttpRequest) -> HttpResponse:
             uhc_class=request.GET.get("uhc", "").strip(),
             page=request.GET.get("page", 1),
         )
+    choices = services.region_choices(user)
     params = request.GET.copy()
     params.pop("page", None)
     sort_params = params.copy()
@@ -139,6 +140,8 @@ def ranking(request: HttpRequest) -> HttpResponse:
             "query_string": params.urlencode(),
             "sort_query": sort_params.urlencode(),
             "uhc_classes": [name for _t, name in services.Targets.from_settings().uhc_classes],
+            "region_choices": choices,
+            "within_listed": any(c == within for c, _label in choices),
             "region_url": reverse("monev:home") + "r/",
         },
     )

@@ -31,6 +31,7 @@ class Flag(models.TextChoices):
     ELDERLY = "ELDERLY", _("elderly")
     NO_NIK = "NO_NIK", _("child without NIK")
     DECEASED_OR_MOVED = "DECEASED_OR_MOVED", _("deceased or moved suspected")
+    LOST_RECENTLY = "LOST_RECENTLY", _("lost active cover since the previous snapshot")
 
 
 class SweepRun(models.Model):

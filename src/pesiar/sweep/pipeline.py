@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from pesiar.linkage.models import LinkRun
 from pesiar.registers.models import Snapshot
+from pesiar.sweep.churn import feed_losses
 from pesiar.sweep.models import PriorityWeights, SweepRun, WorklistItem, WorklistMember
 from pesiar.sweep.rules import DEFAULT_WEIGHTS, Member, Thresholds, classify, explain
 
@@ -451,6 +452,7 @@ def run_sweep(as_of: date, *, progress: Progress | None = None) -> SweepRun:
             seconds["close"] = round(time.perf_counter() - started, 3)
             counts["pbi_people"] = by_pathway.get("PBI_APBD", 0)
             counts["pbi_yearly_cost"] = counts["pbi_people"] * thresholds.pbi_yearly
+            counts["recent_losses"] = feed_losses(sweep)
             sweep.counts = {**counts, "pathways": by_pathway, "flags": by_flag}
             sweep.seconds = seconds
             sweep.finished_at = timezone.now()

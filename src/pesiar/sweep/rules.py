@@ -132,6 +132,7 @@ DEFAULT_WEIGHTS: dict[str, int] = {
     Flag.LAID_OFF: 10,
     Flag.FORMAL_NO_PPU: 10,
     Flag.DECEASED_OR_MOVED: 0,
+    Flag.LOST_RECENTLY: 0,
     Pathway.EMPLOYER: 15,
     Pathway.PHK_CONTINUATION: 15,
     Pathway.PBI_APBD: 10,

@@ -25,42 +25,10 @@ class Command(BaseCommand):
             "Default: the built-in list.",
         )
         load.add_argument("--within", help="Only this region and what lies under it, e.g. 15.")
-        outlines = sub.add_parser(
-            "boundaries",
-            help="Import region outlines (GeoJSON or TopoJSON) for the Monev map.",
-        )
-        outlines.add_argument(
-            "file",
-            type=Path,
-            help="GeoJSON or TopoJSON; each feature names its region in a property such as "
-            "kode, code or KODE_DESA (dotted or not).",
-        )
-        outlines.add_argument("--within", help="Only features inside this region, e.g. 15.02.")
-        outlines.add_argument(
-            "--tolerance",
-            type=float,
-            default=0.0005,
-            help="Simplification tolerance in degrees (default 0.0005, about 55 m).",
-        )
 
     def handle(self, *args, action: str, **options) -> None:
         if action == "load":
             self.load(options["source"], options["within"])
-        elif action == "boundaries":
-            self.boundaries(options["file"], options["within"], options["tolerance"])
-
-    def boundaries(self, path: Path, within: str | None, tolerance: float) -> None:
-        from pesiar.monev.geo import BoundaryFileError
-        from pesiar.monev.services import import_boundaries
-
-        try:
-            report = import_boundaries(path, within=within, tolerance=tolerance)
-        except BoundaryFileError as exc:
-            raise CommandError(str(exc)) from exc
-        for line in report.lines():
-            self.stdout.write(line)
-        if not report.matched:
-            raise CommandError("no feature matched a region code")
 
     def load(self, source: Path | None, within: str | None) -> None:
         started = time.perf_counter()
