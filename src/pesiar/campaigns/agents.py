@@ -221,9 +221,7 @@ def statement(user: User, agent: User, month: str) -> Statement:
             submitted_at__lte=datetime.combine(end, datetime.max.time(), tz),
         )
         .select_related("confirmed_by")
-        .prefetch_related(
-            Prefetch("people", queryset=RegistrationPerson.objects.for_user(user))
-        )
+        .prefetch_related(Prefetch("people", queryset=RegistrationPerson.objects.for_user(user)))
         .order_by("submitted_at", "id")
     )
     full = can_see_full_identifiers(user)

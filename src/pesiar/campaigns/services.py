@@ -91,7 +91,7 @@ def add_focus_village(
         raise ValidationError(_("Choose the kind of target."))
     if value <= 0 or (kind != TargetKind.PEOPLE and value > 100):
         raise ValidationError(_("A percentage target lies between 0 and 100."))
-    focus, _created = FocusVillage.objects.update_or_create(
+    focus, _created = FocusVillage.objects.unscoped(reason=UNSCOPED).update_or_create(
         campaign=campaign, village=village, defaults={"target_kind": kind, "target_value": value}
     )
     return focus
