@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "pesiar.coverage",
     "pesiar.sweep",
     "pesiar.field",
+    "pesiar.campaigns",
     "pesiar.monev",
     "pesiar.demo",
 ]

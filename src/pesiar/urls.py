@@ -16,6 +16,7 @@ urlpatterns = [
     path("linkage/", include("pesiar.linkage.urls")),
     path("sweep/", include("pesiar.sweep.urls")),
     path("field/", include("pesiar.field.urls")),
+    path("campaigns/", include("pesiar.campaigns.urls")),
     path("monev/", include("pesiar.monev.urls")),
     path("api/", field_api.urls),
     path("admin/", admin.site.urls),

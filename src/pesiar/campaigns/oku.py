@@ -1,0 +1,130 @@
+"""The OKU Selatan scenario in the database: its registers imported and mapped month by month,
+the launch campaign on the five focus villages, its agents (recommended by the Pemda, assigned
+by the BPJS branch) and the registrations they submitted (from the generator's truth)."""
+
+import csv
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from pesiar.accounts.models import Role, User
+from pesiar.accounts.services import ensure_user
+from pesiar.campaigns import agents
+from pesiar.campaigns.models import Campaign, FocusVillage, TargetKind
+from pesiar.demo.generator.oku import CAMPAIGN_NAME, FOCUS_VILLAGES, REGENCY, OkuScenario
+from pesiar.field.models import RegistrationPerson, RegistrationRequest, RequestStatus, Segment
+from pesiar.regions.models import Region
+from pesiar.regions.services import load_regions
+
+PEMDA_USER = "oku-dinkes"
+BRANCH_USER = "bpjs-oku"
+TARGET_COVERAGE = Decimal("95")
+SETUP = "demo set-up of the OKU Selatan scenario"
+
+
+def ensure_regency() -> None:
+    if not Region.objects.filter(code=REGENCY).exists():
+        load_regions(within=REGENCY)
+
+
+def ensure_officers(password: str | None = None) -> tuple[User, User]:
+    pemda = ensure_user(PEMDA_USER, role=Role.REGENCY, scopes=(REGENCY,), password=password,
+                        office="dinkes")  # fmt: skip
+    branch = ensure_user(BRANCH_USER, role=Role.BRANCH, scopes=(REGENCY,), password=password)
+    return pemda, branch
+
+
+def install_campaign(scenario: OkuScenario, password: str | None = None) -> Campaign:
+    """The launch campaign, its focus villages and agents, and the agents' registrations (as
+    exported requests, for the next membership import to confirm). Run before importing the
+    dates after the campaign's start. Idempotent on the campaign's name."""
+    ensure_regency()
+    pemda, branch = ensure_officers(password)
+    existing = Campaign.objects.unscoped(reason=SETUP).filter(name=CAMPAIGN_NAME).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=CAMPAIGN_NAME,
+            region_id=REGENCY,
+            start=scenario.campaign_start,
+            end=date(scenario.dates[-1].year, 12, 31),
+            offices=["sekda", "dinkes", "dinsos", "pmd", "bpjs"],
+            created_by=pemda,
+        )
+        for code in FOCUS_VILLAGES:
+            FocusVillage.objects.create(
+                campaign=campaign, village_id=code, target_kind=TargetKind.COVERAGE,
+                target_value=TARGET_COVERAGE,
+            )  # fmt: skip
+        for i, code in enumerate(FOCUS_VILLAGES):
+            village = Region.objects.get(code=code)
+            assignment = agents.recommend(
+                pemda, regency_code=REGENCY, village_codes=[code],
+                name=f"Agen {village.name}", campaign=campaign,
+            )  # fmt: skip
+            agents.approve(branch, assignment.pk, username=f"agen-{i + 1}")
+        if password:
+            for user in User.objects.filter(username__startswith="agen-", role=Role.AGENT):
+                user.set_password(password)
+                user.save()
+        load_agent_registrations(scenario)
+    return campaign
+
+
+def load_agent_registrations(scenario: OkuScenario) -> int:
+    """The agents' submitted registrations from the truth, as exported requests."""
+    path = scenario.truth_path("agent_registrations")
+    users = {u.username: u for u in User.objects.filter(username__startswith="agen-")}
+    tz = timezone.get_current_timezone()
+    count = 0
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            submitted = datetime.combine(date.fromisoformat(row["submitted_on"]), time(10), tz)
+            request, made = RegistrationRequest.objects.unscoped(reason=SETUP).get_or_create(
+                client_id=f"oku-{row['kk']}",
+                defaults={
+                    "village_id": row["village_code"],
+                    "kk": row["kk"],
+                    "segment": Segment.PBPU,
+                    "faskes_code": "0001",
+                    "status": RequestStatus.EXPORTED,
+                    "agent": users[row["agent"]],
+                    "submitted_at": submitted,
+                    "exported_at": submitted,
+                },
+            )
+            if made:
+                RegistrationPerson.objects.bulk_create(
+                    RegistrationPerson(request=request, nik=nik, name="")
+                    for nik in row["niks"].split(";")
+                )
+                count += 1
+    return count
+
+
+def load(
+    scenario: OkuScenario, say: Callable[[str], None] | None = None, *, with_campaign: bool = True
+) -> Campaign | None:
+    """Import and map every date of the scenario, with the campaign in place before the dates
+    its agents' registrations are confirmed by."""
+    from pesiar.linkage.pipeline import run_map
+    from pesiar.registers.services import import_register
+
+    say = say or (lambda _message: None)
+    ensure_regency()
+    campaign = None
+    for as_of in scenario.dates:
+        if with_campaign and as_of > scenario.campaign_start and campaign is None:
+            campaign = install_campaign(scenario)
+        for kind in ("population", "membership"):
+            result = import_register(kind, scenario.path(kind, as_of), as_of, replace=True)
+            say(f"{as_of} {kind}: {result.accepted:,} rows")
+        run_map(as_of)
+        say(f"{as_of} map done")
+    if with_campaign and campaign is None:
+        campaign = install_campaign(scenario)
+    return campaign
