@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pesiar.field import views
+from pesiar.field import offline, views
 
 app_name = "field"
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("events/", views.events, name="events"),
     path("tokens/", views.tokens, name="tokens"),
     path("odk/<str:code>/", views.odk_form, name="odk_form"),
+    path("app/", offline.app, name="app"),
+    path("app/manifest.webmanifest", offline.manifest, name="manifest"),
+    path("sw.js", offline.service_worker, name="service_worker"),
 ]
