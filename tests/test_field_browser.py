@@ -78,8 +78,10 @@ def world(transactional_db, settings, tmp_path):
     write_parquet(
         snapshot.data_file,
         [("0000000000001", "1502050303700004", "RUDI", "ACTIVE", DUSUN_BARU, "1502P001")]
-        + [(f"00000000001{i}", f"150205000000000{i}", "X", "ACTIVE", DUSUN_BARU, "1502P002")
-           for i in range(2)],  # fmt: skip
+        + [
+            (f"00000000001{i}", f"150205000000000{i}", "X", "ACTIVE", DUSUN_BARU, "1502P002")
+            for i in range(2)
+        ],
         "noka VARCHAR, nik VARCHAR, name VARCHAR, status VARCHAR, village_code VARCHAR, "
         "faskes_code VARCHAR",
     )
@@ -118,7 +120,9 @@ def login(driver, site: str) -> None:
 
 
 def click_text(driver, text: str, scope=None) -> None:
-    (scope or driver).find_element("xpath", f".//*[self::a or self::button][normalize-space()='{text}']").click()  # noqa: E501
+    (scope or driver).find_element(
+        "xpath", f".//*[self::a or self::button][normalize-space()='{text}']"
+    ).click()
 
 
 def people(request: RegistrationRequest) -> int:
