@@ -131,11 +131,14 @@ def _visit(agent: User, item: WorklistItem, row: dict[str, str], instance: str) 
     return created
 
 
-def import_submissions(path: Path, *, default_agent: User | None = None) -> OdkImport:
+def import_submissions(
+    path: Path, *, default_agent: User | None = None, only: User | None = None
+) -> OdkImport:
     """Read an ODK export as visits and registrations. The agent is the submission's
-    `username` (or SubmitterName) when that is a Pesiar user, else `default_agent`; each row
-    must name a worklist family in that agent's scope. Rows already imported (same
-    instanceID) are counted, not repeated; a bad row is reported with its line and skipped."""
+    `username` (or SubmitterName) when that is a Pesiar user, else `default_agent`; with
+    `only`, every row must be that user's own. Each row must name a worklist family in the
+    agent's scope. Rows already imported (same instanceID) are counted, not repeated; a bad
+    row is reported with its line and skipped."""
     result = OdkImport()
     for line, row in enumerate(rows_of(path), start=2):
         result.read += 1
@@ -146,6 +149,9 @@ def import_submissions(path: Path, *, default_agent: User | None = None) -> OdkI
         username = _column(row, "username", "submittername")
         agent = User.objects.filter(username=username, is_active=True).first() if username else None
         agent = agent or default_agent
+        if only is not None and agent is not None and agent.pk != only.pk:
+            result.problems.append(f"line {line}: submitted by {username!r}, not by {only}")
+            continue
         if agent is None:
             result.problems.append(f"line {line}: user {username!r} is not a Pesiar user")
             continue
