@@ -217,7 +217,11 @@ PESIAR = {
     },
     # Advokasi/Registrasi: an exported registration no membership snapshot shows within this
     # many weeks becomes UNCONFIRMED.
-    "FIELD": {"UNCONFIRMED_WEEKS": int(os.environ.get("PESIAR_UNCONFIRMED_WEEKS") or 8)},
+    "FIELD": {
+        "UNCONFIRMED_WEEKS": int(os.environ.get("PESIAR_UNCONFIRMED_WEEKS") or 8),
+        # days the offline app keeps the worklist on a phone before clearing it
+        "OFFLINE_DAYS": int(os.environ.get("PESIAR_OFFLINE_DAYS") or 7),
+    },
     # The task worker (pesiar.ops.conf.WorkerSettings): heartbeat, lease, run-time limit.
     "WORKER": {
         "heartbeat_seconds": float(os.environ.get("PESIAR_WORKER_HEARTBEAT") or 5),

@@ -5,11 +5,12 @@ from django.urls import include, path
 from pesiar import views
 from pesiar.field.api import api as field_api
 from pesiar.ops.health import healthz
+from pesiar.field.offline import LogoutView
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("regions/", include("pesiar.regions.urls")),
     path("registers/", include("pesiar.registers.urls")),

@@ -266,6 +266,7 @@ class ItemOut(Schema):
     pathways: list[str]
     members_total: int
     members_uncovered: int
+    version: int
     members: list[MemberOut]
 
 
@@ -302,6 +303,7 @@ def _items_out(request: HttpRequest, items: list) -> list[dict[str, Any]]:
             "pathways": list(i.pathways),
             "members_total": i.members_total,
             "members_uncovered": i.members_uncovered,
+            "version": i.version,
             "members": members[i.pk],
         }
         for i in items
@@ -348,6 +350,7 @@ class VisitIn(Schema):
     note: Annotated[Text, Field(max_length=5000)] = ""
     latitude: Annotated[float, Field(ge=-90, le=90), BeforeValidator(_number)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180), BeforeValidator(_number)] | None = None
+    base_version: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
 
 
 class VisitOut(Schema):
@@ -362,6 +365,7 @@ class VisitOut(Schema):
     latitude: float | None
     longitude: float | None
     source: str
+    conflict: bool
     created_at: datetime
 
 
@@ -378,6 +382,7 @@ def _visit_out(v: Visit) -> dict[str, Any]:
         "latitude": None if v.latitude is None else float(v.latitude),
         "longitude": None if v.longitude is None else float(v.longitude),
         "source": v.source,
+        "conflict": v.conflict,
         "created_at": v.created_at,
     }
 
@@ -419,6 +424,7 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> Status:
             longitude=payload.longitude,
             client_id=payload.client_id,
             source=Source.API,
+            base_version=payload.base_version,
         ),
     )
     _log(request, 1)
@@ -527,6 +533,7 @@ class RegistrationIn(Schema):
     item_id: Id | None = None
     submit: bool = True
     note: Annotated[Text, Field(max_length=5000)] = ""
+    base_version: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
 
 
 class RegistrationOut(Schema):
@@ -545,6 +552,7 @@ class RegistrationOut(Schema):
     submitted_at: datetime | None
     exported_at: datetime | None
     confirmed_at: datetime | None
+    conflict: bool
 
 
 def _registrations_out(request: HttpRequest, requests: list) -> list[dict[str, Any]]:
@@ -580,6 +588,7 @@ def _registrations_out(request: HttpRequest, requests: list) -> list[dict[str, A
             "submitted_at": r.submitted_at,
             "exported_at": r.exported_at,
             "confirmed_at": r.confirmed_at,
+            "conflict": r.conflict,
         }
         for r in requests
     ]
@@ -632,6 +641,7 @@ def registration_create(request: HttpRequest, payload: RegistrationIn) -> Status
             note=payload.note,
             client_id=payload.client_id,
             source=Source.API,
+            base_version=payload.base_version,
         ),
     )
     return Status(201 if created else 200, _registrations_out(request, [created_request])[0])

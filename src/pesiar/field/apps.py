@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class FieldConfig(AppConfig):
     name = "pesiar.field"
     verbose_name = _("Field")
+
+    def ready(self) -> None:
+        from pesiar.field.models import EventKind, Outcome, RequestStatus, Segment
+        from pesiar.sweep.labels import add_labels
+
+        add_labels("outcome", Outcome.choices)
+        add_labels("event_kind", EventKind.choices)
+        add_labels("request_status", RequestStatus.choices)
+        add_labels("request_segment", Segment.choices)

@@ -78,6 +78,17 @@ class Visit(models.Model):
         _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
     )
     source = models.CharField(max_length=3, choices=Source.choices, default=Source.WEB)
+    base_version = models.PositiveIntegerField(
+        _("family version seen"),
+        null=True,
+        blank=True,
+        help_text="the worklist item's version the (offline) client saw when recording this",
+    )
+    conflict = models.BooleanField(
+        _("conflict"),
+        default=False,
+        help_text="recorded against an older version of the family: another change came first",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager("item__village", personal=True, identifiers=())
@@ -204,6 +215,17 @@ class RegistrationRequest(models.Model):
     )
     note = models.TextField(_("note"), blank=True)
     source = models.CharField(max_length=3, choices=Source.choices, default=Source.WEB)
+    base_version = models.PositiveIntegerField(
+        _("family version seen"),
+        null=True,
+        blank=True,
+        help_text="the worklist item's version the (offline) client saw when recording this",
+    )
+    conflict = models.BooleanField(
+        _("conflict"),
+        default=False,
+        help_text="recorded against an older version of the family: another change came first",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     batch = models.ForeignKey(

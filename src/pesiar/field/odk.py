@@ -1,11 +1,12 @@
-"""ODK Collect: an XLSForm for visits with the worklist attached, and its submissions read back.
+"""ODK Collect: one XLSForm for visits and registrations, with the worklist attached.
 
-`form_sheets()` is the form (the agent picks the family from worklist.csv with
-select_one_from_file, sees its members through pulldata, records the visit fields);
-`write_form_files(user, code, target)` writes form.xlsx (converted and checked with pyxform and
-ODK Validate) and worklist.csv (one row per family, built from the sweep's `member_rows`);
-`import_submissions(path, ...)` reads an ODK Central / Briefcase CSV export back as visits,
-idempotent on the submission's instanceID.
+`form_workbook()` is the form: the agent says what they record (a visit or a registration),
+picks the family from worklist.csv (select_one_from_file), sees its members through pulldata,
+and records the visit fields, or ticks the members to register (members.csv, filtered to the
+family), the segment and the faskes. Families and members carry opaque ids (f<id>, m<id>),
+never a KK or NIK, masked or not. `form_files(user, code)` builds the three files (the form
+converted and checked with pyxform and ODK Validate); submissions come back through
+odk_import.
 """
 
 import csv
@@ -13,8 +14,6 @@ import io
 import tempfile
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +22,44 @@ from openpyxl import Workbook
 from pyxform.xls2xform import convert
 
 from pesiar.accounts.models import User
-from pesiar.accounts.scoping import can_see_full_identifiers, require_personal_access
+from pesiar.accounts.scoping import require_personal_access
 from pesiar.field import services
-from pesiar.field.models import Outcome, Source
-from pesiar.sweep.services import member_rows
+from pesiar.field.models import Outcome, Segment
+from pesiar.sweep.labels import label
+from pesiar.sweep.models import WorklistMember
 
 FORM_ID = "pesiar_visit"
 WORKLIST_COLUMNS = ["name", "label", "village_code", "village_name", "priority", "members"]
+MEMBER_COLUMNS = ["name", "label", "family"]
 
+VISIT, REGISTRATION = "${activity} = 'visit'", "${activity} = 'registration'"
+HEADER = ["type", "name", "label", "required", "relevant", "calculation", "constraint",
+          "appearance", "choice_filter"]  # fmt: skip
 SURVEY = [
-    ["type", "name", "label", "required", "relevant", "calculation", "constraint", "appearance"],
-    ["start", "start", "", "", "", "", "", ""],
-    ["username", "username", "", "", "", "", "", ""],
-    ["select_one_from_file worklist.csv", "kk", "Keluarga (KK)", "yes", "", "", "", "search"],
-    ["calculate", "members", "", "", "", "pulldata('worklist', 'members', 'name', ${kk})", "", ""],
-    ["note", "members_note", "Anggota: ${members}", "", "", "", "", ""],
-    ["date", "visit_date", "Tanggal kunjungan", "yes", "", "", ". <= today()", ""],
-    ["select_one outcome", "outcome", "Hasil kunjungan", "yes", "", "", "", ""],
-    ["text", "reason", "Alasan menolak", "yes", "${outcome} = 'REFUSED'", "", "", ""],
+    ["start", "start"],
+    ["username", "username"],
+    ["select_one activity", "activity", "Yang dicatat", "yes", "", "", "", "", ""],
+    ["select_one_from_file worklist.csv", "family", "Keluarga", "yes", "", "", "", "search"],
+    ["calculate", "members", "", "", "", "pulldata('worklist', 'members', 'name', ${family})"],
+    ["note", "members_note", "Anggota: ${members}"],
+    ["date", "visit_date", "Tanggal", "yes", "", "", ". <= today()"],
+    ["select_one outcome", "outcome", "Hasil kunjungan", "yes", VISIT],
+    ["text", "reason", "Alasan menolak", "yes", VISIT + " and ${outcome} = 'REFUSED'"],
+    ["select_multiple_from_file members.csv", "register_members", "Anggota yang didaftarkan",
+     "yes", REGISTRATION, "", "", "", "family=${family}"],
+    ["select_one segment", "segment", "Segmen", "yes", REGISTRATION],
+    ["text", "faskes_code", "Kode faskes (FKTP)", "yes", REGISTRATION, "",
+     "string-length(.) <= 20"],
     ["text", "note", "Catatan", "", "", "", "", "multiline"],
-    ["geopoint", "location", "Lokasi", "", "", "", "", ""],
-]
+    ["geopoint", "location", "Lokasi", "", VISIT],
+]  # fmt: skip
+ACTIVITY_LABELS_ID = {"visit": "Kunjungan", "registration": "Pendaftaran keluarga"}
+SEGMENT_LABELS_ID = {
+    "PBPU": "PBPU (mandiri, seluruh KK)",
+    "PBI_APBD": "PBI-APBD (dibayar Pemda)",
+    "PPU": "PPU (lewat pemberi kerja)",
+    "BP": "BP (bukan pekerja)",
+}
 OUTCOME_LABELS_ID = {
     "REGISTERED": "Terdaftar di tempat",
     "WILL_REGISTER": "Akan mendaftar",
@@ -56,25 +72,40 @@ OUTCOME_LABELS_ID = {
 }
 
 
+def family_key(item_id: int) -> str:
+    """The opaque id a family carries in the ODK files (never its KK, masked or not)."""
+    return f"f{item_id}"
+
+
+def member_key(member_id: int) -> str:
+    """The opaque id of a worklist member in members.csv (never the NIK)."""
+    return f"m{member_id}"
+
+
 def form_workbook() -> Workbook:
     """The XLSForm (survey, choices, settings sheets)."""
     wb = Workbook()
     survey = wb.active
     survey.title = "survey"
+    survey.append(HEADER)
     for row in SURVEY:
-        survey.append(row)
+        survey.append(row + [""] * (len(HEADER) - len(row)))
     choices = wb.create_sheet("choices")
     choices.append(["list_name", "name", "label"])
     for value in Outcome.values:
         choices.append(["outcome", value, OUTCOME_LABELS_ID[value]])
+    for value, words in ACTIVITY_LABELS_ID.items():
+        choices.append(["activity", value, words])
+    for value in Segment.values:
+        choices.append(["segment", value, SEGMENT_LABELS_ID[value]])
     settings = wb.create_sheet("settings")
     settings.append(["form_title", "form_id", "version", "instance_name"])
     settings.append(
         [
-            "Kunjungan Pesiar",
+            "Kunjungan dan pendaftaran Pesiar",
             FORM_ID,
-            timezone.now().strftime("%Y%m%d%H"),
-            "concat(${kk}, ' ', ${visit_date})",
+            timezone.now().strftime("%Y%m%d%H%M"),
+            "concat(${activity}, ' ', ${family}, ' ', ${visit_date})",
         ]
     )
     return wb
@@ -85,143 +116,87 @@ def build_xform(xlsx: Path, *, validate: bool = True) -> str:
     return convert(xlsform=str(xlsx), validate=validate, pretty_print=True).xform
 
 
-def worklist_rows(user: User, code: str) -> list[dict[str, Any]]:
-    """One row per open family inside `code`: name (KK) and label for the choice, and the
-    members as text for pulldata."""
-    families: OrderedDict[str, dict[str, Any]] = OrderedDict()
-    items = services.worklist(user, village=code, state="OPEN")
-    for m in member_rows(items, full_identifiers=can_see_full_identifiers(user)):
-        family = families.get(m["kk"])
-        if family is None:
-            head = m["head_name"] or m["name"]
-            family = families[m["kk"]] = {
-                "name": m["kk"],
-                "label": f"{head} · {m['address']} · {m['village_name']} ({m['priority']})",
-                "village_code": m["village_code"],
-                "village_name": m["village_name"],
-                "priority": m["priority"],
+def worklist_rows(user: User, code: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The open families inside `code` (worklist.csv: opaque family id and label for the
+    choice, members as text for pulldata) and the members that can be registered
+    (members.csv: opaque member id, label, family id for the choice filter)."""
+    items = list(services.worklist(user, village=code, state="OPEN").select_related("village"))
+    families: OrderedDict[int, dict[str, Any]] = OrderedDict(
+        (
+            i.pk,
+            {
+                "name": family_key(i.pk),
+                "label": f"{i.head_name} · {i.address} · {i.village.name} ({i.priority})",
+                "village_code": i.village_id,
+                "village_name": i.village.name,
+                "priority": i.priority,
                 "members": [],
-            }
-        family["members"].append(f"{m['name']} ({m['status']}, {m['pathway'] or '-'})")
+            },
+        )
+        for i in items
+    )
+    registrable = []
+    members = WorklistMember.objects.for_user(user).filter(item_id__in=list(families))
+    for m in members.order_by("item_id", "-priority", "birth_date"):
+        text = (
+            f"{m.name} ({label('member_status', m.status)}, {label('pathway', m.pathway) or '-'})"
+        )
+        families[m.item_id]["members"].append(text)
+        if m.nik and m.status == WorklistMember.Status.NOT_REGISTERED:
+            registrable.append(
+                {
+                    "name": member_key(m.pk),
+                    "label": f"{m.name} · {m.relation}",
+                    "family": family_key(m.item_id),
+                }
+            )
     for family in families.values():
         family["members"] = "; ".join(family["members"])
-    return list(families.values())
+    return list(families.values()), registrable
 
 
-def write_form_files(user: User, code: str, target: Path | zipfile.ZipFile) -> int:
-    """form.xlsx and worklist.csv for the families inside `code` into folder or zip `target`;
-    returns the number of families."""
-    require_personal_access(user)
-    rows = worklist_rows(user, code)
+def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=WORKLIST_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
+    return text.getvalue()
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would read as a formula is written as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def form_files(user: User, code: str) -> tuple[dict[str, bytes], int]:
+    """form.xlsx, worklist.csv and members.csv for the families inside `code` (the form
+    checked with pyxform and ODK Validate), and the number of families."""
+    require_personal_access(user)
+    families, members = worklist_rows(user, code)
     with tempfile.TemporaryDirectory() as tmp:
         xlsx = Path(tmp) / "form.xlsx"
         form_workbook().save(xlsx)
         build_xform(xlsx)  # refuses a form ODK Collect would refuse
         data = xlsx.read_bytes()
-    if isinstance(target, zipfile.ZipFile):
-        target.writestr("form.xlsx", data)
-        target.writestr("worklist.csv", text.getvalue())
-    else:
+    files = {
+        "form.xlsx": data,
+        "worklist.csv": _csv(WORKLIST_COLUMNS, families).encode(),
+        "members.csv": _csv(MEMBER_COLUMNS, members).encode(),
+    }
+    return files, len(families)
+
+
+def write_form_files(user: User, code: str, target: Path | zipfile.ZipFile) -> int:
+    """The form files for the families inside `code` into folder or zip `target`; returns
+    the number of families."""
+    files, count = form_files(user, code)
+    if not isinstance(target, zipfile.ZipFile):
         target.mkdir(parents=True, exist_ok=True)
-        (target / "form.xlsx").write_bytes(data)
-        (target / "worklist.csv").write_text(text.getvalue(), encoding="utf-8")
-    return len(rows)
-
-
-# --- submissions back as visits -----------------------------------------------------------------
-
-
-@dataclass
-class OdkImport:
-    read: int = 0
-    created: int = 0
-    already: int = 0
-    problems: list[str] = field(default_factory=list)
-
-
-def _column(row: dict[str, str], *names: str) -> str:
-    """The value of the first column whose name (or its last '-' / '/' part) matches."""
-    for key, value in row.items():
-        short = key.replace("/", "-").split("-")[-1].strip().lower()
-        if key.strip().lower() in names or short in names:
-            return (value or "").strip()
-    return ""
-
-
-def _date(text: str) -> date | None:
-    text = text.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%b %d, %Y"):
-        try:
-            return datetime.strptime(text[:10] if fmt == "%Y-%m-%d" else text, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def import_submissions(path: Path, *, default_agent: User | None = None) -> OdkImport:
-    """Read an ODK submissions CSV export as visits. The agent is the submission's `username`
-    (or SubmitterName) when that is a Pesiar user, else `default_agent`; each row must name a
-    worklist family in that agent's scope. Rows already imported (same instanceID) are counted,
-    not repeated; a bad row is reported with its line and skipped."""
-    result = OdkImport()
-    with Path(path).open(newline="", encoding="utf-8-sig") as fh:
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            result.read += 1
-            instance = _column(row, "instanceid", "key", "meta-instanceid")
-            if not instance:
-                result.problems.append(f"line {line}: no instanceID column value")
-                continue
-            username = _column(row, "username", "submittername")
-            agent = (
-                User.objects.filter(username=username, is_active=True).first() if username else None
-            )
-            agent = agent or default_agent
-            if agent is None:
-                result.problems.append(f"line {line}: user {username!r} is not a Pesiar user")
-                continue
-            kk = _column(row, "kk")
-            from pesiar.sweep.models import WorklistItem
-
-            item = WorklistItem.objects.for_user(agent).filter(kk=kk).first()
-            if item is None:
-                result.problems.append(
-                    f"line {line}: family card {kk} is not in {agent}'s villages"
-                )
-                continue
-            visit_date = _date(_column(row, "visit_date"))
-            if visit_date is None:
-                result.problems.append(f"line {line}: visit_date is missing or not a date")
-                continue
-            lat = _column(row, "latitude", "location-latitude")
-            lon = _column(row, "longitude", "location-longitude")
-            location = _column(row, "location")
-            if not lat and location:
-                parts = location.split()
-                lat, lon = [*parts, "", ""][:2]
-            try:
-                _visit, created = services.record_visit(
-                    agent,
-                    services.VisitInput(
-                        item_id=item.pk,
-                        date=visit_date,
-                        outcome=_column(row, "outcome"),
-                        reason=_column(row, "reason"),
-                        note=_column(row, "note"),
-                        latitude=lat or None,
-                        longitude=lon or None,
-                        client_id="odk:" + instance,
-                        source=Source.ODK,
-                    ),
-                )
-            except services.FieldError as exc:
-                result.problems.append(f"line {line}: {exc}")
-                continue
-            if created:
-                result.created += 1
-            else:
-                result.already += 1
-    return result
+    for name, data in files.items():
+        if isinstance(target, zipfile.ZipFile):
+            target.writestr(name, data)
+        else:
+            (target / name).write_bytes(data)
+    return count

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -131,6 +131,29 @@ class VisitInput:
     longitude: Decimal | float | None = None
     client_id: str = ""
     source: str = Source.WEB
+    base_version: int | None = None
+
+
+def bump_version(item_id: int | None) -> None:
+    """Raise the family's version after a change the field made to it."""
+    if item_id is not None:
+        WorklistItem.objects.unscoped(reason="the item was checked in scope").filter(
+            pk=item_id
+        ).update(version=F("version") + 1)
+
+
+def is_conflict(item_id: int | None, base_version: int | None) -> bool:
+    """True when a change was made against an older version of the family than the current
+    one (the caller holds the item's row lock). No version sent: no conflict check."""
+    if item_id is None or base_version is None:
+        return False
+    current = (
+        WorklistItem.objects.unscoped(reason="the item was checked in scope")
+        .filter(pk=item_id)
+        .values_list("version", flat=True)
+        .first()
+    )
+    return current is not None and base_version < current
 
 
 def _check_visit(data: VisitInput) -> list[str]:
@@ -183,6 +206,8 @@ def record_visit(user: User, data: VisitInput) -> tuple[Visit, bool]:
         visit, created = Visit.objects.unscoped(reason=CLIENT_ID).get_or_create(
             client_id=client_id,
             defaults={
+                "base_version": data.base_version,
+                "conflict": is_conflict(item.pk, data.base_version),
                 "item": item,
                 "agent": user,
                 "date": data.date,
@@ -196,6 +221,7 @@ def record_visit(user: User, data: VisitInput) -> tuple[Visit, bool]:
         )
         if created:
             follow_latest_visit(item)
+            bump_version(item.pk)
     return visit, created
 
 
@@ -365,6 +391,7 @@ class RegistrationInput:
     client_id: str = ""
     source: str = Source.WEB
     problems: list[str] = field(default_factory=list)
+    base_version: int | None = None
 
 
 def validate_registration(
@@ -473,9 +500,13 @@ def register_family(user: User, data: RegistrationInput) -> tuple[RegistrationRe
     village, members = validate_registration(user, data, submit=data.submit)
     now = timezone.now()
     with transaction.atomic():
+        if item is not None:
+            WorklistItem.objects.for_user(user).select_for_update().filter(pk=item.pk).first()
         request, created = RegistrationRequest.objects.unscoped(reason=CLIENT_ID).get_or_create(
             client_id=client_id,
             defaults={
+                "base_version": data.base_version,
+                "conflict": is_conflict(item.pk if item else None, data.base_version),
                 "village_id": village,
                 "item": item,
                 "kk": data.kk,
@@ -503,6 +534,7 @@ def register_family(user: User, data: RegistrationInput) -> tuple[RegistrationRe
                     for m in members
                 ]
             )
+            bump_version(item.pk if item else None)
     return request, created
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pesiar.field import views
+from pesiar.field import odk_views, offline, views
 
 app_name = "field"
 
@@ -14,5 +14,9 @@ urlpatterns = [
     path("batches/<int:pk>/<str:fmt>/", views.batch_download, name="batch_download"),
     path("events/", views.events, name="events"),
     path("tokens/", views.tokens, name="tokens"),
+    path("odk/", odk_views.odk_page, name="odk"),
     path("odk/<str:code>/", views.odk_form, name="odk_form"),
+    path("app/", offline.app, name="app"),
+    path("app/manifest.webmanifest", offline.manifest, name="manifest"),
+    path("sw.js", offline.service_worker, name="service_worker"),
 ]

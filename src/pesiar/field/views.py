@@ -25,7 +25,7 @@ from pesiar.accounts.scoping import (
     mask_nik,
     require_personal_access,
 )
-from pesiar.field import services
+from pesiar.field import phone, services
 from pesiar.field.models import (
     ApiToken,
     Event,
@@ -36,6 +36,15 @@ from pesiar.field.models import (
     Segment,
 )
 from pesiar.regions.models import Region
+
+
+class IsoDateInput(forms.DateInput):
+    """`<input type="date">` takes only an ISO value (2026-12-02), whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 def _item_url(item_id: int) -> str:
@@ -61,6 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
     for item in items:
         item.kk_shown = show(item.kk)
         item.url = _item_url(item.pk)
+    phone.family_status(request.user, items)
     return render(request, "field/home.html", {"villages": villages, "items": items})
 
 
@@ -68,10 +78,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 class VisitForm(forms.Form):
-    date = forms.DateField(
-        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
+    date = forms.DateField(label=gettext_lazy("Date"), widget=IsoDateInput())
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("Outcome"),
+        choices=[("", gettext_lazy("— choose what the visit found —")), *Outcome.choices],
     )
-    outcome = forms.ChoiceField(label=gettext_lazy("Outcome"), choices=Outcome.choices)
     reason = forms.CharField(
         label=gettext_lazy("Reason for refusal"), required=False, max_length=300
     )
@@ -85,6 +96,22 @@ class VisitForm(forms.Form):
         label=gettext_lazy("Longitude"), required=False, max_digits=9, decimal_places=6
     )
     client_id = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def clean(self) -> dict:
+        """The service's checks, placed beside the field they are about."""
+        data = super().clean()
+        if data.get("outcome") == Outcome.REFUSED and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("a refusal needs the reason the family gave"))
+        if data.get("date") and data["date"] > timezone.localdate():
+            self.add_error("date", _("the visit date %(date)s is in the future") % data)
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            self.add_error("longitude", _("give both latitude and longitude, or neither"))
+        return data
+
+
+def _form_problems(form: forms.Form, exc: services.FieldError) -> None:
+    for problem in exc.problems:
+        form.add_error(None, problem)
 
 
 @login_required
@@ -112,7 +139,7 @@ def visit_add(request: HttpRequest, item_id: int) -> HttpResponse:
                     ),
                 )
             except services.FieldError as exc:
-                _problems(request, exc)
+                _form_problems(form, exc)
             else:
                 messages.success(request, _("Visit recorded."))
                 return redirect(_item_url(item.pk))
@@ -134,6 +161,7 @@ class RegistrationForm(forms.Form):
     jkn_class = forms.TypedChoiceField(
         label=gettext_lazy("Class"), choices=[(3, "3"), (2, "2"), (1, "1")], coerce=int
     )
+    faskes_pick = forms.CharField(required=False, max_length=20)
     faskes_code = forms.CharField(
         label=gettext_lazy("Faskes (FKTP) code"), required=False, max_length=20
     )
@@ -141,6 +169,29 @@ class RegistrationForm(forms.Form):
         label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     client_id = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args: object, submit: bool = True, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.submit = submit
+
+    def clean(self) -> dict:
+        """The faskes is the one picked from the village's list, or the code typed in."""
+        data = super().clean()
+        typed = (data.get("faskes_code") or "").strip()
+        data["faskes_code"] = typed or (data.get("faskes_pick") or "").strip()
+        if self.submit and not data["faskes_code"]:
+            self.add_error(
+                "faskes_code",
+                _("choose the faskes (FKTP code) the family will be registered at"),
+            )
+        if data.get("segment") == Segment.PBI_APBD and data.get("jkn_class") not in (None, 3):
+            self.add_error("jkn_class", _("PBI-APBD participants are in class 3"))
+        return data
+
+
+def _member_choice(member: dict) -> str:
+    """The value a member's checkbox carries (and the form sends back)."""
+    return member["nik"]
 
 
 @login_required
@@ -154,32 +205,36 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
     except services.FieldError as exc:
         _problems(request, exc)
         members = []
+    member_problems: list[str] = []
+    picked = request.POST.getlist("nik")
     chosen = (
-        set(request.POST.getlist("nik"))
+        set(picked)
         if request.method == "POST"
-        else {m["nik"] for m in members if m["status"] in ("NOT_REGISTERED", "")}
+        else {_member_choice(m) for m in members if m["status"] in ("NOT_REGISTERED", "")}
     )
     if request.method == "POST":
-        form = RegistrationForm(request.POST)
+        submit = request.POST.get("action") != "draft"
+        form = RegistrationForm(request.POST, submit=submit)
         if form.is_valid():
             data = form.cleaned_data
+            by_choice = {_member_choice(m): m["nik"] for m in members}
             try:
                 req, _created = services.register_family(
                     request.user,
                     services.RegistrationInput(
                         kk=item.kk,
-                        niks=request.POST.getlist("nik"),
+                        niks=[by_choice.get(value, value) for value in picked],
                         segment=data["segment"],
                         jkn_class=data["jkn_class"],
                         faskes_code=data["faskes_code"],
                         item_id=item.pk,
-                        submit=request.POST.get("action") != "draft",
+                        submit=submit,
                         note=data["note"],
                         client_id=data["client_id"],
                     ),
                 )
             except services.FieldError as exc:
-                _problems(request, exc)
+                member_problems = exc.problems
             else:
                 messages.success(request, _("Registration saved."))
                 return redirect("field:registration", pk=req.pk)
@@ -191,7 +246,10 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
     show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
     for m in members:
         m["nik_shown"] = show(m["nik"])
-        m["checked"] = m["nik"] in chosen
+        m["choice"] = _member_choice(m)
+        m["checked"] = m["choice"] in chosen
+    faskes = phone.village_faskes(item.village_id)
+    picked_faskes = (form["faskes_pick"].value() or "") if form.is_bound else ""
     log_request(request, rows=len(members), full_identifiers=can_see_full_identifiers(request.user))
     return render(
         request,
@@ -200,6 +258,9 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
             "item": item,
             "kk": show(item.kk),
             "members": members,
+            "member_problems": member_problems,
+            "faskes": faskes,
+            "picked_faskes": picked_faskes,
             "form": form,
             "back": _item_url(item.pk),
         },
@@ -305,9 +366,7 @@ def batch_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 class EventForm(forms.Form):
     village = forms.ChoiceField(label=gettext_lazy("Village"))
-    date = forms.DateField(
-        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date = forms.DateField(label=gettext_lazy("Date"), widget=IsoDateInput())
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=EventKind.choices)
     attendees = forms.IntegerField(label=gettext_lazy("Attendees"), min_value=0)
     notes = forms.CharField(
@@ -339,7 +398,7 @@ def events(request: HttpRequest) -> HttpResponse:
                     ),
                 )
             except services.FieldError as exc:
-                _problems(request, exc)
+                _form_problems(form, exc)
             else:
                 messages.success(request, _("Event recorded."))
                 return redirect("field:events")

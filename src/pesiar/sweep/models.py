@@ -83,6 +83,10 @@ class WorklistItem(models.Model):
     last_as_of = models.DateField(_("last swept"))
     closed_as_of = models.DateField(_("closed on"), null=True, blank=True)
     closed_reason = models.CharField(max_length=40, blank=True)
+    # Raised by every change the field makes to the family (a visit, a registration): an
+    # offline client sends the version it saw, and a change made against an older one is
+    # flagged as a conflict instead of silently overwriting the newer one.
+    version = models.PositiveIntegerField(_("version"), default=1)
     sweep = models.ForeignKey(SweepRun, on_delete=models.PROTECT, related_name="items")
 
     objects = ScopedManager("village", personal=True, identifiers=("kk",))

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from pesiar.accounts.models import User
-from pesiar.field.odk import import_submissions
+from pesiar.field.odk_import import import_submissions
 
 
 class Command(BaseCommand):
@@ -26,5 +26,6 @@ class Command(BaseCommand):
             self.stderr.write(problem)
         self.stdout.write(
             f"{result.read} submissions: {result.created} visits recorded, "
+            f"{result.registrations} registrations recorded, "
             f"{result.already} already recorded, {len(result.problems)} skipped"
         )
