@@ -13,9 +13,11 @@ Duplicate NIKs are resolved by a fixed rule and counted, never double-counted:
   stage, and if they find no resident they count as participants without a resident.
 """
 
+import logging
 import os
 import shutil
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -31,6 +33,7 @@ from pesiar.linkage import names
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 from pesiar.registers.models import Snapshot
 
+logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 # Jaro-Winkler similarity of normalised names above which two records name one person.
 NAME_AGREES = 0.85
@@ -38,6 +41,20 @@ NAME_AGREES = 0.85
 
 class MapError(ValueError):
     """The map cannot run (e.g. no snapshot for the date)."""
+
+
+class MapFailed(MapError):
+    """A started run failed; the run is stored FAILED with `reason` as its message."""
+
+    def __init__(self, run: LinkRun, reason: str) -> None:
+        super().__init__(reason)
+        self.run = run
+
+
+def failure_reason(step: str, exc: BaseException) -> str:
+    """One line for officers: the step, the kind of error and its first line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"step {step}: {type(exc).__name__}: {text}"[:500]
 
 
 def _path(path: Path) -> str:
@@ -149,8 +166,35 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     }
 
 
+def model_key(con: duckdb.DuckDBPyConnection) -> str:
+    """The regions a run covers (its regencies), which a kept model must share."""
+    regencies = con.execute(
+        "SELECT string_agg(DISTINCT left(village_code, 5), ',' ORDER BY left(village_code, 5))"
+        " FROM residents WHERE village_code IS NOT NULL"
+    ).fetchall()[0][0]
+    return regencies or ""
+
+
+def reference_model(key: str, exclude: int | None = None) -> dict | None:
+    """The model of the latest finished run on the same regions whose model was trained
+    on its own data (not reused, not priors), with its leftover sizes."""
+    runs = LinkRun.objects.filter(status=LinkRun.Status.DONE, parameters__model_key=key)
+    for run in runs.exclude(pk=exclude).order_by("-finished_at", "-id")[:20]:
+        training = run.parameters.get("training") or {}
+        if training.get("path") in ("trained", "partly fixed"):
+            path = run.path / "model.json"
+            if path.exists():
+                return {"model": path, "run": run.pk, **(run.parameters.get("sizes") or {})}
+    return None
+
+
 def stage_probabilistic(
-    con: duckdb.DuckDBPyConnection, run: LinkRun, out: Path, upper: float, lower: float
+    con: duckdb.DuckDBPyConnection,
+    run: LinkRun,
+    out: Path,
+    upper: float,
+    lower: float,
+    retrain: bool = False,
 ) -> dict[str, int]:
     """Splink over the leftovers; accepted links join `links`, review pairs become items."""
     from pesiar.linkage.probabilistic import link_probabilistic
@@ -165,11 +209,26 @@ def stage_probabilistic(
         WHERE pid NOT IN (SELECT pid FROM links);
         """
     )
+    key = model_key(con)
+    reference = reference_model(key, exclude=run.pk)
     result = link_probabilistic(
-        con, "left_residents", "left_participants", out_dir=out, upper=upper, lower=lower
+        con,
+        "left_residents",
+        "left_participants",
+        out_dir=out,
+        upper=upper,
+        lower=lower,
+        reference=reference,
+        retrain=retrain,
     )
+    training = dict(result.training)
+    if reference is not None:
+        training["reference_run"] = reference["run"]
     run.parameters = {
         "model": result.parameters,
+        "model_key": key,
+        "training": training,
+        "sizes": result.sizes,
         "upper": upper,
         "lower": lower,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
@@ -288,8 +347,13 @@ def run_map(
     progress: Progress | None = None,
     upper: float | None = None,
     lower: float | None = None,
+    retrain: bool = False,
 ) -> LinkRun:
-    """Link the snapshots of `as_of` (or the latest before it) and store the indicators."""
+    """Link the snapshots of `as_of` (or the latest before it) and store the indicators.
+
+    Raises MapError when there is nothing to link. Any failure after the run has started
+    leaves it FAILED with a one-line reason (`message`) and raises MapFailed.
+    """
     say = progress or (lambda _message: None)
     upper = settings.PESIAR["LINK_UPPER"] if upper is None else upper
     lower = settings.PESIAR["LINK_LOWER"] if lower is None else lower
@@ -303,6 +367,7 @@ def run_map(
     seconds: dict[str, float] = {}
     counts: dict[str, int] = {}
     con = duckdb.connect()
+    step_name = "start"
     try:
         (out / "tmp").mkdir()
         con.execute(f"SET memory_limit = '{os.environ.get('PESIAR_DUCKDB_MEMORY', '3GB')}'")
@@ -310,14 +375,19 @@ def run_map(
         steps = [
             ("read", lambda: load_inputs(con, population, membership, as_of)),
             ("exact", lambda: stage_exact(con)),
-            ("probabilistic", lambda: stage_probabilistic(con, run, out, upper, lower)),
+            (
+                "probabilistic",
+                lambda: stage_probabilistic(con, run, out, upper, lower, retrain),
+            ),
             ("status", lambda: statuses(con, out)),
         ]
         for name, step in steps:
+            step_name = name
             say(name)
             started = time.perf_counter()
             counts.update(step())
             seconds[name] = round(time.perf_counter() - started, 3)
+        step_name = "indicators"
         say("indicators")
         started = time.perf_counter()
         rows = indicator_table(con)
@@ -329,9 +399,15 @@ def run_map(
             run.status, run.finished_at = LinkRun.Status.DONE, timezone.now()
             run.save()
     except BaseException as exc:
-        run.status, run.message = LinkRun.Status.FAILED, str(exc)[:2000]
+        reason = failure_reason(step_name, exc)
+        # The details for whoever maintains the server; officers see the one line.
+        (out / "error.txt").write_text("".join(traceback.format_exception(exc)))
+        logger.warning("map #%s failed: %s (details in %s)", run.pk, reason, out / "error.txt")
+        run.status, run.message = LinkRun.Status.FAILED, reason
         run.counts, run.seconds, run.finished_at = counts, seconds, timezone.now()
         run.save()
+        if isinstance(exc, Exception):
+            raise MapFailed(run, reason) from exc
         raise
     finally:
         con.close()

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from pesiar.linkage import training as robust
 from pesiar.linkage.names import compact_name_sql, normalised_name_sql
 
 OUTPUT_TABLE = "prob_links"
@@ -55,6 +56,8 @@ class ProbabilisticResult:
     seconds: dict[str, float]
     model_path: Path
     parameters: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 def _prepare_sql(source: str, id_column: str, target: str) -> str:
@@ -343,6 +346,8 @@ def link_probabilistic(
     upper: float = 0.95,
     lower: float = 0.5,
     seed: int = 1,
+    reference: dict[str, Any] | None = None,
+    retrain: bool = False,
 ) -> ProbabilisticResult:
     """Link `residents` to `participants` (tables or views in `con`) with Splink.
 
@@ -353,6 +358,10 @@ def link_probabilistic(
     band 'accept' when probability >= upper and the names agree at some similarity
     level, else 'review' (probability >= lower); and the trained model to
     out_dir/model.json (a stub {"empty": true} when either input is empty).
+
+    `reference` is the model of an earlier run on the same regions ({"model": path to its
+    model.json, "left": n, "right": n}): reused as it is unless `retrain` or the leftovers
+    drifted, and the fallback for levels these data cannot estimate (see `training`).
     """
     from splink import DuckDBAPI, Linker
 
@@ -375,7 +384,9 @@ def link_probabilistic(
         _empty_output(con)
         model_path.write_text(json.dumps({"empty": True}))
         _drop(con, (_LEFT, _RIGHT))
-        return ProbabilisticResult(0, 0, 0, seconds, model_path, {})
+        return ProbabilisticResult(
+            0, 0, 0, seconds, model_path, {}, {"path": "nothing to link"}, {}
+        )
 
     with _quiet_splink():
         db_api = DuckDBAPI(connection=con)
@@ -384,7 +395,7 @@ def link_probabilistic(
         linker = Linker([left, right], _settings(seed), log_level=None)
         try:
             started = time.perf_counter()
-            _train(con, linker, n_left, n_right, seed)
+            record = _train_or_reuse(con, linker, n_left, n_right, seed, reference, retrain)
             model = linker.misc.save_model_to_json(str(model_path), overwrite=True)
             seconds["train"] = time.perf_counter() - started
 
@@ -414,28 +425,98 @@ def link_probabilistic(
         seconds=seconds,
         model_path=model_path,
         parameters=_parameters(model),
+        training=record.as_dict(),
+        sizes={"left": n_left, "right": n_right},
     )
+
+
+def _train_or_reuse(
+    con: duckdb.DuckDBPyConnection,
+    linker: Any,
+    n_left: int,
+    n_right: int,
+    seed: int,
+    reference: dict[str, Any] | None,
+    retrain: bool,
+) -> robust.Training:
+    """The earlier model of these regions when it still fits, else a fresh training."""
+    reference = reference or {}
+    previous = robust.load_model(reference.get("model"))
+    fallback = robust.model_values(previous)
+    record = robust.Training()
+    _prior_or_ceiling(linker, n_left, n_right, record)
+    if previous is not None and not retrain and not robust.drifted(reference, n_left, n_right):
+        robust.apply_model(linker, fallback)
+        robust.settle(linker, fallback, record)
+        record.path = "reused"
+        return record
+    if previous is not None and retrain:
+        record.notes.append("retrained on request")
+    _train(con, linker, n_left, n_right, seed, record)
+    robust.settle(linker, fallback, record)
+    if not record.em_sessions:
+        record.path = "last model" if previous is not None else "priors"
+    elif record.fixed_levels:
+        record.path = "partly fixed"
+    return record
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _prior_or_ceiling(linker: Any, n_left: int, n_right: int, record: robust.Training) -> None:
+    try:
+        _estimate_prior(linker, n_left, n_right)
+    except Exception as exc:  # the ceiling is a sound prior
+        record.notes.append(f"prior from the one-to-one ceiling ({_one_line(exc)})")
+        linker._settings_obj._probability_two_random_records_match = 1 / max(n_left, n_right)
 
 
 def _train(
-    con: duckdb.DuckDBPyConnection, linker: Any, n_left: int, n_right: int, seed: int
+    con: duckdb.DuckDBPyConnection,
+    linker: Any,
+    n_left: int,
+    n_right: int,
+    seed: int,
+    record: robust.Training,
 ) -> None:
-    """Prior, then u by random sampling (seeded), then m by EM on each training block."""
+    """u by random sampling (seeded), then m by EM on each training block; a step that
+    cannot run on these data is noted in `record` and left to the fallback."""
     from splink import block_on
 
-    _estimate_prior(linker, n_left, n_right)
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=min(U_MAX_PAIRS, float(n_left) * n_right), seed=seed
-    )
-    for cols in TRAINING_BLOCKING:
-        pairs = _count_pairs(con, cols)
-        if not pairs:
-            continue
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*cols),
-            estimate_without_term_frequencies=True,
-            max_pairs=EM_MAX_PAIRS if pairs > EM_MAX_PAIRS else None,
+    try:
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=min(U_MAX_PAIRS, float(n_left) * n_right), seed=seed
         )
+    except Exception as exc:  # u then comes from the fallback
+        record.notes.append(f"u not estimated ({_one_line(exc)})")
+    if min(n_left, n_right) < robust.MIN_EM_RECORDS:
+        record.notes.append(
+            f"EM skipped: {min(n_left, n_right)} leftover records "
+            f"(fewer than {robust.MIN_EM_RECORDS})"
+        )
+        return
+    with robust.floored_em():
+        for cols in TRAINING_BLOCKING:
+            pairs = _count_pairs(con, cols)
+            if pairs < robust.MIN_EM_PAIRS:
+                record.notes.append(
+                    f"EM on {'+'.join(cols)} skipped: {pairs} pairs "
+                    f"(fewer than {robust.MIN_EM_PAIRS})"
+                )
+                continue
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*cols),
+                    estimate_without_term_frequencies=True,
+                    max_pairs=EM_MAX_PAIRS if pairs > EM_MAX_PAIRS else None,
+                )
+            except Exception as exc:  # the levels fall back instead
+                record.notes.append(f"EM on {'+'.join(cols)} failed ({_one_line(exc)})")
+                continue
+            record.em_sessions += 1
 
 
 def _count_pairs(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> int:

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pesiar.linkage.pipeline import MapError, run_map
+from pesiar.linkage.pipeline import MapError, MapFailed, run_map
 
 
 class Command(BaseCommand):
@@ -13,13 +13,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--as-of", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+        parser.add_argument(
+            "--retrain",
+            action="store_true",
+            help="train the probabilistic model afresh instead of reusing the last one",
+        )
 
-    def handle(self, *args, as_of: date, **options) -> None:
+    def handle(self, *args, as_of: date, retrain: bool = False, **options) -> None:
         say = self.stdout.write
         try:
-            run = run_map(as_of, progress=lambda step: self.stderr.write(f"{step} ..."))
+            run = run_map(
+                as_of, progress=lambda step: self.stderr.write(f"{step} ..."), retrain=retrain
+            )
+        except MapFailed as exc:
+            raise CommandError(f"map #{exc.run.pk} failed: {exc}") from None
         except MapError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(str(exc)) from None
         for label, snapshot in (("population", run.population), ("membership", run.membership)):
             note = "" if snapshot.as_of == as_of else f" (latest before {as_of})"
             say(f"{label}: #{snapshot.pk} of {snapshot.as_of}{note}, {snapshot.source_name}")
@@ -41,6 +50,9 @@ class Command(BaseCommand):
             f"participants without a resident: {c['participants_without_resident']:,}; "
             f"of deceased residents: {c['participants_of_deceased']:,}"
         )
+        training = run.parameters.get("training") or {}
+        if training:
+            say(f"model: {training.get('path')}" + "".join(f"; {n}" for n in training["notes"][:3]))
         say(f"indicators for {c['regions']:,} regions")
         say("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items()))
         say(self.style.SUCCESS(f"map #{run.pk} of {as_of} done."))
