@@ -4,8 +4,8 @@ from django.urls import include, path
 
 from pesiar import views
 from pesiar.field.api import api as field_api
-from pesiar.ops.health import healthz
 from pesiar.field.offline import LogoutView
+from pesiar.ops.health import healthz
 
 urlpatterns = [
     path("", views.home, name="home"),
