@@ -524,7 +524,9 @@ def test_region_pages_show_only_the_users_part_of_the_tree(client, world, users)
 # --- every route of the project ---------------------------------------------------------------
 
 # Routes anyone may reach without logging in (route names, with namespace).
-PUBLIC_ROUTES = {"login", "logout", "set_language", "admin:login"}
+PUBLIC_ROUTES = {"login", "logout", "set_language", "admin:login", "healthz"}
+# /healthz answers 503 while no task worker beats (none does in these tests): its answer.
+HEALTH_ROUTES = {"healthz"}
 LOGIN_VIEWS = {"login", "admin:login"}
 _CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>\w+)>")
 _GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>(?:[^()]|\([^()]*\))*)\)")
@@ -609,7 +611,7 @@ def leaks(client: Client, user: User, outside: tuple[str, ...]) -> list[str]:
     for code in outside:
         for route in routes([code, "1", "x"]):
             response = client.get(route.path, follow=True)
-            assert response.status_code < 500, route.path
+            assert response.status_code < 500 or route.name in HEALTH_ROUTES, route.path
             if response.status_code != 200:
                 continue
             if response.resolver_match and response.resolver_match.view_name in LOGIN_VIEWS:
@@ -650,7 +652,8 @@ def test_no_route_shows_a_scoped_user_a_region_outside_the_scope(client, world, 
 def test_every_route_answers_the_national_admin_without_error(client, world, users):
     client.force_login(users["admin"])
     for route in routes(["16.09", "1", "x"]):
-        assert client.get(route.path, follow=True).status_code < 500, route.path
+        status = client.get(route.path, follow=True).status_code
+        assert status < 500 or route.name in HEALTH_ROUTES, route.path
 
 
 def _leaky_view(request: HttpRequest, code: str) -> HttpResponse:

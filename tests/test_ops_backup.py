@@ -4,6 +4,7 @@ and on PostgreSQL; damaged backups and non-empty targets refused before anything
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,12 +17,16 @@ from pesiar.demo.generator import generate
 
 pytestmark = pytest.mark.slow
 PG = os.environ.get("PESIAR_TEST_PG", "postgres://pesiar:pesiar@127.0.0.1:5432/postgres")
-SNAPSHOT_CHECK = (
-    "import json, duckdb\n"
-    "from pesiar.registers.models import Snapshot\n"
-    "print(json.dumps(sorted((s.kind, s.accepted, duckdb.execute(f\"SELECT count(*) FROM "
-    "read_parquet('{s.data_file}')\").fetchone()[0]) for s in Snapshot.objects.all())))\n"
-)
+SNAPSHOT_CHECK = """
+import json, duckdb
+from pesiar.registers.models import Snapshot
+rows = [
+    (s.kind, s.accepted, duckdb.execute("SELECT count(*) FROM read_parquet(?)",
+                                        [str(s.data_file)]).fetchone()[0])
+    for s in Snapshot.objects.all()
+]
+print("SNAPSHOTS=" + json.dumps(sorted(rows)))
+"""
 
 
 def pesiar(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -101,7 +106,8 @@ def test_a_restored_instance_gives_the_same_indicators(scenario, tmp_path, datab
         assert "restored" in restored.stdout and "migrate" not in restored.stdout
         after = {level: indicators(target, level) for level in ("regency", "village")}
         assert after == before
-        snapshots = json.loads(pesiar(target, "shell", "-c", SNAPSHOT_CHECK).stdout)
+        shown = pesiar(target, "shell", "-c", SNAPSHOT_CHECK).stdout
+        snapshots = json.loads(re.search(r"^SNAPSHOTS=(.*)$", shown, re.M).group(1))
         assert len(snapshots) >= 7 and all(accepted == rows for _, accepted, rows in snapshots)
 
         # A second restore onto the now full instance is refused.

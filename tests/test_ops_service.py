@@ -255,3 +255,35 @@ def test_a_worker_killed_mid_import_leaves_no_job_running_after_the_lease(instan
     ) == [(0,)]
     assert not upload.exists()  # the upload of the failed job is removed
     assert not (instance / "data" / "registers" / "welfare").exists()  # nothing half-written
+
+
+def test_sigterm_lets_the_worker_finish_its_import_then_stop(instance):
+    env = instance_env(instance)
+    database = instance / "pesiar.sqlite3"
+    upload = instance / "data" / "uploads" / "beef"
+    upload.mkdir(parents=True)
+    welfare_file(upload / "dtks.csv", 300_000)
+    pesiar(
+        env, "shell", "-c",
+        "from datetime import date\n"
+        "from pesiar.registers.models import ImportJob\n"
+        "from pesiar.registers.tasks import run_import_job\n"
+        "job = ImportJob.objects.create(kind='welfare', as_of=date(2024, 6, 1),"
+        " upload='uploads/beef/dtks.csv', source_name='dtks.csv')\n"
+        "run_import_job.enqueue(job.pk)\n",
+    )  # fmt: skip
+    worker = start(env, "db_worker", "--no-startup-delay", "--interval", "0.2")
+    try:
+        wait_for(
+            lambda: db_rows(database, "SELECT status FROM registers_importjob") == [("RUNNING",)],
+            60,
+            "the import to start",
+        )
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=240) == 0
+    finally:
+        log = stop(worker)
+    assert "shutting down gracefully" in log
+    assert db_rows(database, "SELECT status FROM registers_importjob") == [("DONE",)]
+    assert db_rows(database, "SELECT count(*) FROM ops_workerheartbeat") == [(0,)]
+    assert not upload.exists()

@@ -193,7 +193,11 @@ LOGGING = {
 # Structured request logs (pesiar.ops.requestlog): one JSON line per request on stdout.
 PESIAR_REQUEST_LOG = env_bool("PESIAR_REQUEST_LOG", True)
 LOGGING["formatters"] = {"json": {"()": "pesiar.ops.requestlog.JsonFormatter"}}
-LOGGING["handlers"]["json"] = {"class": "logging.StreamHandler", "formatter": "json"}
+LOGGING["handlers"]["json"] = {
+    "class": "logging.StreamHandler",
+    "formatter": "json",
+    "stream": "ext://sys.stdout",
+}
 LOGGING["loggers"]["pesiar.requests"] = {"handlers": ["json"], "level": "INFO", "propagate": False}
 
 # Background work (register imports from the web) runs in a worker process: `pesiar db_worker`.

@@ -34,6 +34,8 @@ def gunicorn_options(bind: str, workers: int, threads: int, timeout: int) -> dic
         # Which proxies may set X-Forwarded-* (see docs/deploy.md).
         "forwarded_allow_ips": os.environ.get("PESIAR_FORWARDED_ALLOW_IPS") or "127.0.0.1",
         "preload_app": False,
+        # gunicorn 24+: no control socket in $HOME (one per instance would clash).
+        "control_socket_disable": True,
     }
 
 
@@ -44,7 +46,8 @@ class PesiarServer(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # settings a gunicorn version lacks are left out
+                self.cfg.set(key, value)
 
     def load(self):
         from pesiar.wsgi import application

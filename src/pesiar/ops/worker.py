@@ -91,7 +91,7 @@ class PesiarWorker(Worker):
                     if time.monotonic() >= next_housekeeping and self._current is None:
                         next_housekeeping = time.monotonic() + self.conf.housekeeping_seconds
                         for receiver, error in housekeeping.send_robust(sender=type(self)):
-                            if error is not None:
+                            if isinstance(error, Exception):
                                 logger.error("housekeeping %s failed: %s", receiver, error)
                 except OperationalError as exc:  # a locked or lost database: next beat
                     logger.warning("heartbeat of %s: %s", self.worker_id, exc)
