@@ -238,19 +238,6 @@ def collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> in
     return rejected
 
 
-def intake_village(code: str) -> str:
-    """The village given for a whole file, checked against the region tree."""
-    code = code.strip()
-    if len(code) == 10 and code.isdigit():
-        code = f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}"
-    if not Region.objects.filter(code=code, level=Level.VILLAGE).exists():
-        raise SourceError(
-            f"--village {code}: not a village in the region tree (PP.RR.DD.VVVV; "
-            "`pesiar regions load` loads the tree)"
-        )
-    return code
-
-
 def coded(expression: str, codes: dict[str, str]) -> str:
     """SQL reading a format's own codes first ('1' -> 'KEPALA KELUARGA'), then the value;
     the code '*' stands for any other non-blank value."""
@@ -401,8 +388,6 @@ def import_register(
     final = root / kind / as_of.isoformat() / token
     try:
         try:
-            if village:
-                village = intake_village(village)
             taken = intake.prepare(
                 kind,
                 path,
