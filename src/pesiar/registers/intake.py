@@ -114,7 +114,12 @@ def checked_village(code: str) -> str:
 
 
 def preview(
-    kind: Kind, path: Path, *, format_name: str | None = None, village: str | None = None
+    kind: Kind,
+    path: Path,
+    *,
+    mapping_file: Path | None = None,
+    format_name: str | None = None,
+    village: str | None = None,
 ) -> dict:
     """What an import of this file would use, before it starts: the profile, which source
     column feeds which register column, the columns ignored and the notes. Raises
@@ -124,7 +129,14 @@ def preview(
 
     staging = Path(tempfile.mkdtemp(prefix="pesiar-preview-"))
     try:
-        taken = prepare(kind, path, staging, format_name=format_name, village=village)
+        taken = prepare(
+            kind,
+            path,
+            staging,
+            mapping_file=mapping_file,
+            format_name=format_name,
+            village=village,
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {
