@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-import bench-map bench-sweep bench-monev clean
+.PHONY: install demo test lint bench bench-import bench-xlsx bench-map bench-sweep bench-monev clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)
 
 bench-import: $(STAMP)
 	$(BIN)/python bench/import_population.py
+
+bench-xlsx: $(STAMP)
+	$(BIN)/python bench/import_opensid_xlsx.py --openpyxl
 
 bench-map: $(STAMP)
 	$(BIN)/python bench/map.py

@@ -31,16 +31,54 @@ def login(client, username, role, scopes, **extra):
     return user
 
 
-def upload(client, content: bytes, name="dtks.csv", kind="welfare", replace=False):
-    return client.post(
+def upload(
+    client, content: bytes, name="dtks.csv", kind="welfare", replace=False, confirm=True, **extra
+):
+    """Upload a file; the page then shows the preview, and `confirm` starts the import."""
+    response = client.post(
         reverse("registers:list"),
         {
             "kind": kind,
             "as_of": "2024-06-01",
             "file": SimpleUploadedFile(name, content, content_type="text/csv"),
             "replace": "on" if replace else "",
+            **extra,
         },
     )
+    job = ImportJob.objects.order_by("-pk").first()
+    if confirm and job is not None and job.status == ImportJob.Status.PREVIEW:
+        client.post(reverse("registers:job-start", args=[job.pk]))
+    return response
+
+
+@pytest.mark.django_db
+def test_the_upload_shows_the_detected_format_and_columns_before_the_import(
+    client, settings, data_dir
+):
+    from pathlib import Path
+
+    settings.TASKS = IMMEDIATE
+    login(client, "dinsos-merangin", "regency", ["15.02"], office="dinsos")
+    form = client.get(reverse("registers:list")).content.decode()
+    assert '<datalist id="villages">' in form and 'value="15.02.05.1002"' in form
+    template = Path(__file__).parent / "data/registers/formats/opensid_template.xlsm"
+    upload(
+        client,
+        template.read_bytes(),
+        name="FormatImporExcel.xlsm",
+        kind="population",
+        confirm=False,
+        village="15.02.05.1002",
+    )
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.PREVIEW and not Snapshot.objects.exists()
+    page = client.get(reverse("registers:job", args=[job.pk])).content.decode()
+    assert "OpenSID import template" in page and 'http-equiv="refresh"' not in page
+    assert "kk_level" in page and "family_relation" in page and "= 15.02.05.1002" in page
+    client.post(reverse("registers:job-start", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE, job.message
+    assert job.result["accepted"] == 8 and job.result["profile"] == "OpenSID import template"
 
 
 @pytest.mark.django_db

@@ -89,12 +89,21 @@ def test_header_only(data_dir):
     nothing_written(data_dir)
 
 
-def test_wrong_delimiter_names_the_header_and_the_delimiter(data_dir):
-    message = refused("population", "pipe_delimiter.csv")
+def test_pipe_delimiter_is_read():
+    # SIKS-NG (DTKS) exports are |-delimited: read like , ; and tab.
+    imported = run("population", "pipe_delimiter.csv")
+    assert imported.result.delimiter == "|" and imported.result.accepted > 0
+
+
+def test_wrong_delimiter_names_the_header_and_the_delimiter(data_dir, tmp_path):
+    path = tmp_path / "colon.csv"
+    path.write_text((BROKEN / "pipe_delimiter.csv").read_text().replace("|", ":"))
+    with pytest.raises(RegisterImportError) as caught:
+        import_register("population", path, AS_OF)
+    message = str(caught.value)
     assert "line 1" in message and "missing required column" in message
-    assert "NIK|NAMA_LGKP|JENIS_KLMIN|TGL_LHR|NO_KK|KODE_DESA" in message  # what was found
-    assert "another delimiter" in message and ", ; or tab" in message
-    nothing_written(data_dir)
+    assert "NIK:NAMA_LGKP:JENIS_KLMIN:TGL_LHR:NO_KK:KODE_DESA" in message  # what was found
+    assert "another delimiter" in message and ", ; tab or |" in message
 
 
 def test_missing_required_column_lists_expected_and_found(data_dir):

@@ -207,3 +207,15 @@ def test_column_errors_come_before_the_existing_snapshot(tmp_path):
         import_register("population", path, AS_OF)
     assert "missing required column" in str(caught.value)
     assert "--replace" not in str(caught.value)
+
+
+def test_the_sweep_takes_only_the_stunted_children_of_a_measurement_list():
+    import duckdb
+
+    from pesiar.sweep.pipeline import load_lists
+
+    import_register("stunting", FORMATS / "eppgbm.csv", AS_OF)
+    con = duckdb.connect()
+    load_lists(con, AS_OF)
+    names = {name for (name,) in con.execute("SELECT child_name FROM stunting").fetchall()}
+    assert names == {"BAYU PRATAMA", "PUTRI AYU"}  # NADIA PUTRI is no longer stunted

@@ -3,8 +3,11 @@
 A NIK is 16 digits: ``PPRRDD DDMMYY SSSS``.
 
 * ``PPRRDD``: province, regency and district of first registration; dotted ``PP.RR.DD``.
-  An unknown regency is an error; a known regency with a district missing from today's
-  list is only a warning, because districts are split and renumbered over time.
+  A NIK records where it was first issued, not a region that must exist today, so every
+  region fault is a warning: a regency whose code was retired (``pesiar.regions.changes``,
+  e.g. 91.01 Merauke, now 93.01) is REGION_RETIRED, any other unknown regency
+  REGION_UNKNOWN, and a known regency with a district missing from today's list
+  DISTRICT_UNKNOWN.
 * ``DDMMYY``: birth date. Women have 40 added to the day, so day 41..71 means day 1..31
   of a woman; days 0, 32..40 and above 71 are impossible.
 * ``SSSS``: serial, 0001..9999; 0000 is an error.
@@ -22,8 +25,10 @@ Century rule (``YY`` alone is ambiguous):
 Input cleaning (``normalise``): whitespace anywhere (including NBSP and zero-width
 spaces), dashes and dots used as separators, and one leading apostrophe are removed.
 Floats are never repaired: a Python or numpy float, an exponent form
-(``1.50201550890001e+15``) or a whole number with a decimal tail (``1502015508900010.0``)
-is NIK_SCIENTIFIC, because digits may have been lost.
+(``1.50201550890001e+15``) or a whole number with a decimal tail (``1502015508900001.0``)
+is NIK_SCIENTIFIC, because digits may have been lost; a whole number of 16+ digits whose
+digits after the 15th are zeros (``1502015508900010.0``, a NIK typed into an Excel number
+cell) is NIK_EXCEL_PRECISION. ``0``, ``-``, ``Tdk Th`` and ``tidak tahu`` count as blank.
 Python and numpy integers are exact and accepted. The strings 'nan', 'none', 'null' and
 '<na>' count as blank.
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pesiar.registers.profiles import PROFILES
 from pesiar.registers.schema import Kind
 
 KIND_LABELS = {
@@ -22,8 +23,25 @@ class ImportForm(forms.Form):
         input_formats=["%Y-%m-%d"],
     )
     file = forms.FileField(
-        label=_("File (CSV, XLSX or Parquet)"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.parquet"}),
+        label=_("File (CSV, XLS, XLSX, ODS, JSON or Parquet)"),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.txt,.tsv,.xls,.xlsx,.xlsm,.ods,.json,.jsonl,.parquet",
+            }
+        ),
+    )
+    format_name = forms.ChoiceField(
+        label=_("Format"),
+        required=False,
+        choices=[("", _("Detect from the column names"))] + [(p.name, p.label) for p in PROFILES],
+    )
+    village = forms.CharField(
+        label=_("Village, for a file of one village that does not name it (OpenSID)"),
+        required=False,
+        max_length=13,
+        widget=forms.TextInput(
+            attrs={"list": "villages", "placeholder": "15.02.05.1002", "autocomplete": "off"}
+        ),
     )
     replace = forms.BooleanField(
         label=_("Replace the snapshot of this register and date if there is one"), required=False

@@ -51,6 +51,8 @@ def prepare(
     village: str | None = None,
 ) -> Intake:
     """Open the file, pick its profile and map its columns; raises SourceError."""
+    if village:
+        village = checked_village(village)
     source = open_json(path, staging) or open_source(path, staging)
     try:
         profile = profiles.named(format_name, kind) if format_name else None
@@ -94,6 +96,56 @@ def prepare(
             "with --village CODE (on the upload page: pick the village)"
         )
     return Intake(source, mapping, profile, notes, delimiter)
+
+
+def checked_village(code: str) -> str:
+    """The village given for a whole file (dotted or 10 digits), checked against the tree."""
+    from pesiar.regions.models import Level, Region
+
+    code = code.strip()
+    if len(code) == 10 and code.isdigit():
+        code = f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}"
+    if not Region.objects.filter(code=code, level=Level.VILLAGE).exists():
+        raise SourceError(
+            f"--village {code}: not a village in the region tree (PP.RR.DD.VVVV; "
+            "`pesiar regions load` loads the tree)"
+        )
+    return code
+
+
+def preview(
+    kind: Kind,
+    path: Path,
+    *,
+    mapping_file: Path | None = None,
+    format_name: str | None = None,
+    village: str | None = None,
+) -> dict:
+    """What an import of this file would use, before it starts: the profile, which source
+    column feeds which register column, the columns ignored and the notes. Raises
+    SourceError as the import would."""
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix="pesiar-preview-"))
+    try:
+        taken = prepare(
+            kind,
+            path,
+            staging,
+            mapping_file=mapping_file,
+            format_name=format_name,
+            village=village,
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {
+        "profile": taken.detected,
+        "profile_name": taken.profile.name if taken.profile else "",
+        "columns": taken.mapping.describe(taken.source.header),
+        "ignored": taken.mapping.ignored,
+        "notes": taken.notes,
+    }
 
 
 # --- JSON (VClaim / PCare responses) ---------------------------------------------------------

@@ -97,6 +97,7 @@ class ImportJob(models.Model):
     turned it into a snapshot (or said why it could not)."""
 
     class Status(models.TextChoices):
+        PREVIEW = "PREVIEW", _("waiting for confirmation")
         QUEUED = "QUEUED", _("queued")
         RUNNING = "RUNNING", _("running")
         DONE = "DONE", _("done")
@@ -106,6 +107,8 @@ class ImportJob(models.Model):
     kind = models.CharField(_("register"), max_length=20, choices=[(k, k) for k in Kind])
     as_of = models.DateField(_("as of"))
     replace = models.BooleanField(_("replace the existing snapshot"), default=False)
+    format_name = models.CharField(_("format"), max_length=40, blank=True)
+    village = models.CharField(_("village"), max_length=13, blank=True)
     upload = models.CharField(max_length=255, help_text="relative to PESIAR_DATA_DIR")
     source_name = models.CharField(_("file"), max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

@@ -238,19 +238,6 @@ def collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> in
     return rejected
 
 
-def intake_village(code: str) -> str:
-    """The village given for a whole file, checked against the region tree."""
-    code = code.strip()
-    if len(code) == 10 and code.isdigit():
-        code = f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}"
-    if not Region.objects.filter(code=code, level=Level.VILLAGE).exists():
-        raise SourceError(
-            f"--village {code}: not a village in the region tree (PP.RR.DD.VVVV; "
-            "`pesiar regions load` loads the tree)"
-        )
-    return code
-
-
 def coded(expression: str, codes: dict[str, str]) -> str:
     """SQL reading a format's own codes first ('1' -> 'KEPALA KELUARGA'), then the value;
     the code '*' stands for any other non-blank value."""
@@ -388,6 +375,20 @@ def import_register(
         result.seconds = time.perf_counter() - started
         return result
     existing = Snapshot.objects.current().filter(kind=kind, as_of=as_of).first()
+    if existing is not None and not replace:
+        # A file that cannot be read says so first (checked outside the data folder, which
+        # a refused import leaves untouched); the date's snapshot matters only then.
+        try:
+            intake.preview(
+                kind, path, mapping_file=mapping_file, format_name=format_name, village=village
+            )
+        except SourceError as exc:
+            raise RegisterImportError(str(exc)) from exc
+        raise RegisterImportError(
+            f"a {kind} snapshot for {as_of} already exists (#{existing.pk}, from "
+            f"{existing.source_name}, imported {existing.created_at:%Y-%m-%d %H:%M}); "
+            "use --replace to replace it with this file"
+        )
 
     cleanup_orphans()
     root = registers_root()
@@ -401,8 +402,6 @@ def import_register(
     final = root / kind / as_of.isoformat() / token
     try:
         try:
-            if village:
-                village = intake_village(village)
             taken = intake.prepare(
                 kind,
                 path,
@@ -415,13 +414,6 @@ def import_register(
             result.profile, result.notes = taken.detected, taken.notes
         except SourceError as exc:
             raise RegisterImportError(str(exc)) from exc
-        # A file that cannot be read says so first; the date's snapshot matters only then.
-        if existing is not None and not replace:
-            raise RegisterImportError(
-                f"a {kind} snapshot for {as_of} already exists (#{existing.pk}, from "
-                f"{existing.source_name}, imported {existing.created_at:%Y-%m-%d %H:%M}); "
-                "use --replace to replace it with this file"
-            )
         result.format, result.encoding = source.format, source.encoding
         result.delimiter = taken.delimiter if source.format == "csv" else ""
         result.columns = mapping.describe(source.header)

@@ -291,7 +291,7 @@ def map_columns(
             expected += "; the village may also come as NO_PROP, NO_KAB, NO_KEC, NO_KEL"
         hint = ""
         if len(header) == 1 and any(d in header[0] for d in "|:"):
-            hint = " The file seems to use another delimiter: Pesiar reads , ; or tab."
+            hint = " The file seems to use another delimiter: Pesiar reads , ; tab or |."
         raise SourceError(
             f"{file}: line 1: missing required column(s) for the {kind} register: {expected}. "
             f"Columns found: {', '.join(header)}.{hint} A mapping file (--mapping) can name "

@@ -87,6 +87,8 @@ def run_import_job(job_id: int) -> None:
             replace=job.replace,
             user=job.created_by,
             progress=progress,
+            format_name=job.format_name or None,
+            village=job.village or None,
         )
     except RegisterImportError as exc:
         # The message names the temporary upload; show the user's own file name instead.

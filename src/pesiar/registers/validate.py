@@ -321,9 +321,14 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
     `helpers` gives the typed sex and birth date of the same row, when the register has them.
     """
     c, t, n, h = check.column, check.column.type, check.name, check.header
-    words = UNKNOWN_WORDS + (("0",) if t in ZERO_IS_UNKNOWN else ())
-    unknown = ", ".join(q(w) for w in words)
-    src = check.add(0, check.src, f"CASE WHEN {source} IN ({unknown}) THEN NULL ELSE {source} END")
+    if t in (Type.TEXT, Type.CODE):  # free text is kept as written
+        src = check.add(0, check.src, source)
+    else:
+        words = UNKNOWN_WORDS + (("0",) if t in ZERO_IS_UNKNOWN else ())
+        unknown = ", ".join(q(w) for w in words)
+        src = check.add(
+            0, check.src, f"CASE WHEN {source} IN ({unknown}) THEN NULL ELSE {source} END"
+        )
     as_of_iso = check.as_of.isoformat()
 
     if t in ID_LENGTH:

@@ -18,6 +18,7 @@ from pesiar.ops.leases import recover_abandoned
 from pesiar.registers.forms import KIND_LABELS, ImportForm
 from pesiar.registers.models import Finding, ImportJob, Snapshot
 from pesiar.registers.tasks import run_import_job
+from pesiar.registers.uploads import job_start, scope_villages, show_preview
 
 # Staff who bring register files: Pemda and BPJS officers, and the national administrator.
 IMPORT_ROLES = frozenset({Role.ADMIN, Role.PROVINCE, Role.REGENCY, Role.BRANCH})
@@ -50,6 +51,7 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
             "snapshots": Snapshot.objects.select_related("created_by")[:200],
             "jobs": ImportJob.objects.filter(created_by=request.user)[:20],
             "kind_labels": KIND_LABELS,
+            "villages": scope_villages(request.user),
         },
     )
 
@@ -67,11 +69,14 @@ def start_import(request: HttpRequest, form: ImportForm) -> ImportJob:
         kind=form.cleaned_data["kind"],
         as_of=form.cleaned_data["as_of"],
         replace=form.cleaned_data["replace"],
+        format_name=form.cleaned_data.get("format_name") or "",
+        village=(form.cleaned_data.get("village") or "").strip(),
         upload=str(path.relative_to(settings.DATA_DIR)),
         source_name=Path(upload.name).name[:255],
         created_by=request.user,
+        status=ImportJob.Status.PREVIEW,
     )
-    run_import_job.enqueue(job.pk)
+    show_preview(job)  # the import starts when the officer confirms it (job_start)
     return job
 
 
@@ -86,8 +91,25 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "registers/job_detail.html",
-        {"job": job, "percent": round(job.progress * 100), "kind_labels": KIND_LABELS},
+        {
+            "job": job,
+            "percent": round(job.progress * 100),
+            "kind_labels": KIND_LABELS,
+            "preview": job.result.get("preview")
+            if job.status == ImportJob.Status.PREVIEW
+            else None,
+        },
     )
+
+
+@login_required
+def job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """The officer has seen the preview: queue the import."""
+    require_import_role(request.user)
+    job = get_object_or_404(ImportJob, pk=pk, created_by=request.user)
+    if request.method == "POST":
+        job_start(job, run_import_job)
+    return redirect("registers:job", pk=job.pk)
 
 
 @login_required

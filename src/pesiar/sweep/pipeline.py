@@ -83,6 +83,10 @@ LIST_SQL = {
 }
 
 
+def _has_column(con: duckdb.DuckDBPyConnection, src: str, name: str) -> bool:
+    return name in {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+
+
 def load_lists(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, int | None]:
     """Temp tables for the social lists of `as_of` (or the latest before); their snapshot ids."""
     used: dict[str, int | None] = {}
@@ -93,6 +97,9 @@ def load_lists(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, int | N
             con.execute(f"CREATE TEMP TABLE {kind} ({columns})")
         else:
             src = f"read_parquet({_path(snapshot.data_file)})"
+            if kind == "stunting" and _has_column(con, src, "stunted"):
+                # A measurement list (e-PPGBM) holds every child measured: only the stunted.
+                src = f"(SELECT * FROM {src} WHERE stunted IS NOT FALSE)"
             con.execute(
                 f"CREATE TEMP TABLE {kind} AS " + select.format(src=src, as_of=as_of.isoformat())
             )
