@@ -645,7 +645,7 @@ def test_report_command_fails_clearly(world, db, tmp_path):
     with pytest.raises(CommandError, match="invalid choice"):
         call_command("report", "--format", "docx")
     with pytest.raises(CommandError, match="outside monev-merangin's scope"):
-        call_command("report", "--region", "15.71", "--user", "monev-merangin")
+        call_command("report", "--region", "15.71.01", "--user", "monev-merangin")
     with pytest.raises(CommandError, match="no active user"):
         call_command("report", "--user", "nobody")
 
