@@ -165,5 +165,5 @@ def test_path_without_progress_has_no_month_and_the_gap_split_is_whole():
     ]
     path = target_path(flat[-1], flat, agents=0)
     assert path.months is None and path.reached is None and path.families_per_agent_week is None
-    assert split_gap(10, {"a": 1, "b": 1, "c": 1}) == {"a": 4, "b": 3, "c": 3}
+    assert split_gap(7, {"a": 5, "b": 3, "c": 2}) == {"a": 4, "b": 2, "c": 1}
     assert split_gap(50, {"a": 5, "b": 5}) == {"a": 5, "b": 5}  # never more than the pool

@@ -608,13 +608,17 @@ def test_report_xlsx_has_the_expected_sheets(users):
     assert villages[DUSUN_BARU][1] == "Dusun Baru" and villages[DUSUN_BARU][6] == 48.28
     trend = list(book["Tren"].iter_rows(min_row=2, values_only=True))
     assert [row[0].date() for row in trend] == [EARLIER, AS_OF]
-    churn = [row for row in book["Perubahan"].iter_rows(values_only=True) if row[0]]
+    def rows(sheet) -> list[tuple]:
+        out = [tuple(row) for row in book[sheet].iter_rows(values_only=True) if row[0]]
+        return [row[: max(i for i, v in enumerate(row) if v is not None) + 1] for row in out]
+
+    churn = rows("Perubahan")
     assert churn[0] == ("Penyebab", "Jiwa", "Kehilangan kepesertaan aktif")
-    causes = {row[0]: row[1] for row in churn[1:] if row[2] in ("ya", "tidak")}
+    causes = {row[0]: row[1] for row in churn[1:] if len(row) == 3 and row[2] in ("ya", "tidak")}
     assert {"PBI dinonaktifkan", "Tunggakan PBPU", "Baru terdaftar", "Aktif kembali"} <= set(causes)
     board = services.dashboard(users["monev-merangin"], MERANGIN)
     assert sum(causes.values()) == sum(n for _c, _l, n, _loss in board.churn.totals)
-    path = [row for row in book["Jalan"].iter_rows(values_only=True) if row[0]]
+    path = rows("Jalan")
     assert path[0] == ("Jalur", "Jiwa yang dapat dijangkau", "Dibutuhkan untuk menutup selisih")
     needed = sum(row[2] for row in path[1:] if isinstance(row[2], int))
     assert needed == board.figures.to_target_active
