@@ -3,6 +3,7 @@
 
 from typing import Any
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 
@@ -18,14 +19,14 @@ def add_change_sheets(book: Any, report: Any) -> None:
     else:
         sheet.append([_("Cause"), _("People"), _("Loss of active cover")])
         for _cause, label, count, loss in churn.totals:
-            sheet.append([str(label).capitalize(), count, _("yes") if loss else _("no")])
+            sheet.append([capfirst(str(label)), count, _("yes") if loss else _("no")])
         sheet.append([])
         sheet.append(
             [
                 _("Changes since %(d)s") % {"d": churn.previous.strftime("%d-%m-%Y")},
             ]
         )
-        sheet.append([_("Name"), *[str(label).capitalize() for _c, label in churn.causes]])
+        sheet.append([_("Name"), *[capfirst(str(label)) for _c, label in churn.causes]])
         for row in churn.rows:
             sheet.append([row["name"], *row["counts"]])
 
@@ -36,7 +37,7 @@ def add_change_sheets(book: Any, report: Any) -> None:
         sheet.append([_("No path for this region.")])
         return
     for line in path.lines:
-        sheet.append([line.label.capitalize(), line.pool, line.needed])
+        sheet.append([capfirst(line.label), line.pool, line.needed])
     sheet.append([])
     sheet.append([_("People to the activity target"), path.gap_active])
     sheet.append([_("People to the coverage target"), path.gap_coverage])
