@@ -100,7 +100,7 @@ def browser(tmp_path_factory) -> Iterator:
         },
     )
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(120)  # a report is rendered on the click; the machine may be busy
     driver.downloads = downloads
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     yield driver
