@@ -8,8 +8,8 @@ test; so the mapped scenario is built once, kept as serialized rows, put back be
 and the regions the session starts with are loaded again when the module ends.
 """
 
-import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -23,9 +23,8 @@ from django.test import override_settings
 from pesiar.accounts.models import Scope, User
 from pesiar.coverage.models import Change, Indicator
 from pesiar.linkage.models import LinkRun
-from pesiar.monev.services import import_boundaries
 from pesiar.registers.models import Finding, Snapshot
-from test_monev import DUSUN_BARU, PASSWORD, USERS, build_world, clear_world, square
+from test_monev import DUSUN_BARU, PASSWORD, USERS, build_world, clear_world
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -101,7 +100,7 @@ def browser(tmp_path_factory) -> Iterator:
         },
     )
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(120)  # a report is rendered on the click; the machine may be busy
     driver.downloads = downloads
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     yield driver
@@ -200,36 +199,96 @@ def test_ranking_sorts_by_a_column(browser, site):
     shot(browser, "ranking-page-2")
 
 
-def test_map_renders(browser, site):
+def test_map_draws_polygons_for_merangins_districts_and_villages(browser, site):
     from selenium.webdriver.common.by import By
 
     login(browser, site)
-    browser.get(site + "/monev/r/15.02/map/")
-    tiles = browser.find_elements(By.CSS_SELECTOR, ".grid-map li")
-    assert len(tiles) == 24
-    colours = {t.value_of_css_property("background-color") for t in tiles}
-    assert len(colours) >= 3
-    shot(browser, "map-grid")
-    # with outlines: the choropleth
-    codes = [t.get_attribute("data-code") for t in tiles]
-    features = [
-        {
-            "type": "Feature",
-            "properties": {"kode": code},
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [square(101.5 + (i % 6) * 0.1, -2.0 - (i // 6) * 0.1)],
-            },
-        }
-        for i, code in enumerate(codes)
-    ]
-    path = browser.downloads / "districts.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    assert import_boundaries(path).matched == 24
-    browser.get(site + "/monev/r/15.02/map/?metric=coverage")
+    browser.get(site + "/monev/r/15.02/map/")  # no outlines yet: the shipped ones are loaded
     shapes = browser.find_elements(By.CSS_SELECTOR, "svg.choropleth path")
-    assert len(shapes) == 24 and shapes[0].size["width"] > 20
-    shot(browser, "map-choropleth")
+    assert len({s.get_attribute("data-code") for s in shapes}) == 24
+    assert shapes[0].size["width"] > 5
+    assert len({s.get_attribute("fill") for s in shapes}) >= 3
+    assert not browser.find_elements(By.CSS_SELECTOR, ".grid-map")
+    title = shapes[0].find_element(By.TAG_NAME, "title").get_attribute("textContent")
+    assert "%" in title and "," in title  # the tooltip: name and figure, Indonesian numbers
+    shot(browser, "map-districts")
+    browser.get(site + "/monev/r/15.02.05/map/")
+    villages = browser.find_elements(By.CSS_SELECTOR, "svg.choropleth path")
+    assert len({v.get_attribute("data-code") for v in villages}) >= 10
+    shot(browser, "map-villages")
+    # drill down by a click on the map
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    largest = max(villages, key=lambda v: v.size["width"] * v.size["height"])
+    ActionChains(browser).move_to_element(largest).click().perform()  # whichever is there
+    wait_for(lambda: re.search(r"/monev/r/15\.02\.05\.\d{4}/$", browser.current_url))
+    shot(browser, "map-drilled-to-village")
+
+
+def test_a_regency_officer_sees_the_jambi_regencies_ranked(browser, site):
+    from selenium.webdriver.common.by import By
+
+    login(browser, site)
+    browser.get(site + "/monev/ranking/?level=regency&within=15")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#ranking tbody tr")
+    assert len(rows) == 11
+    assert "Kota Jambi" in browser.find_element(By.ID, "ranking").text
+    merangin = browser.find_element(By.CSS_SELECTOR, "#ranking tr[data-code='15.02']")
+    assert merangin.find_elements(By.TAG_NAME, "td")[0].text == "10"
+    shot(browser, "ranking-regencies")
+    browser.get(site + "/monev/r/15.02/")
+    assert "ke-10 dari 11 kabupaten/kota di Jambi" in browser.find_element(By.ID, "rank-text").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#peer-table tbody tr")) == 11
+    shot(browser, "dashboard-peers")
+
+
+def test_every_figure_has_a_change_and_the_churn_panel_lists_causes(browser, site):
+    from selenium.webdriver.common.by import By
+
+    login(browser, site)
+    browser.get(site + "/monev/r/15.02/")
+    kpis = browser.find_elements(By.CSS_SELECTOR, ".headline .kpi")
+    assert len(kpis) == 5
+    for kpi in kpis:
+        assert kpi.find_elements(By.CSS_SELECTOR, ".change, #change-uhc"), kpi.text
+    assert "poin" in browser.find_element(By.ID, "change-active").text
+    for table in ("children", "lowest", "highest", "peer-table"):
+        rows = browser.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")
+        assert rows and all(r.find_elements(By.CSS_SELECTOR, ".change") for r in rows), table
+    causes = browser.find_element(By.ID, "churn-causes").text
+    for word in ("PBI dinonaktifkan", "Tunggakan PBPU", "Baru terdaftar", "Aktif kembali"):
+        assert word.lower() in causes.lower(), word
+    assert browser.find_elements(By.CSS_SELECTOR, "#churn-regions tbody tr")
+    assert "jiwa aktif" in browser.find_element(By.ID, "path-forecast").text
+    browser.execute_script("document.getElementById('churn').scrollIntoView()")
+    shot(browser, "dashboard-churn")
+
+
+UPPER_SNAKE = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
+
+
+def test_no_raw_code_in_the_page_text(browser, site):
+    from selenium.webdriver.common.by import By
+
+    for user, pages in (
+        (
+            "monev-merangin",
+            [
+                "/monev/r/15.02/",
+                "/monev/r/15.02/map/",
+                "/monev/ranking/",
+                "/monev/r/15.02/sections/",
+                f"/monev/r/{DUSUN_BARU}/",
+            ],
+        ),
+        ("monev-viewer", ["/monev/r/15/", "/monev/ranking/?level=regency"]),
+    ):
+        login(browser, site, user)
+        for page in pages:
+            browser.get(site + page)
+            text = browser.find_element(By.TAG_NAME, "body").text
+            assert not UPPER_SNAKE.findall(text), (user, page, UPPER_SNAKE.findall(text))
+    shot(browser, "no-raw-codes")
 
 
 def test_report_downloads(browser, site):

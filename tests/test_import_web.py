@@ -149,7 +149,7 @@ def test_agents_and_viewers_do_not_import(client, data_dir, role, scopes):
 
 
 @pytest.mark.django_db
-def test_rejects_are_only_for_the_importer_and_the_admin(client, settings, data_dir):
+def test_rejects_are_for_the_importer_their_scope_and_the_admin(client, settings, data_dir):
     settings.TASKS = IMMEDIATE
     login(client, "dinsos-merangin", "regency", ["15.02"], office="dinsos")
     upload(client, WELFARE.encode())
@@ -162,4 +162,7 @@ def test_rejects_are_only_for_the_importer_and_the_admin(client, settings, data_
         not in client.get(reverse("registers:snapshot", args=[snapshot.pk])).content.decode()
     )
     login(client, "admin", "admin", [])
+    assert client.get(url).status_code == 200
+    # a BPJS branch officer whose regions hold the importer's: the rejects to fix
+    login(client, "bpjs-bangko", "branch", ["15.02", "15.03", "15.01"])
     assert client.get(url).status_code == 200

@@ -91,6 +91,12 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def no_shipped_outlines(settings):
+    """Maps here use the outlines each test imports (one test loads the shipped ones)."""
+    settings.PESIAR = {**settings.PESIAR, "MONEV": {"SHIPPED_BOUNDARIES": False}}
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Dashboards are cached; each test starts without."""
     cache.clear()
@@ -445,9 +451,24 @@ def test_map_falls_back_to_a_ranked_grid_without_boundaries(users):
     tiles = re.findall(r'<li style="background: (#\w+)" data-code="([\d.]+)"', page)
     assert len(tiles) == 24
     assert tiles[0][0] == services.PALETTE[-1] and tiles[-1][0] == services.PALETTE[0]
-    assert "pesiar regions boundaries FILE" in page
+    assert "pesiar" not in page.split("<footer", 1)[0].split("</header>", 1)[-1].lower()
+    assert "no outlines for these regions yet" in page
     coverage = text(client.get("/monev/r/15.02/map/?metric=coverage"))
     assert 'aria-current="true">Coverage %' in coverage
+
+
+def test_a_map_without_outlines_loads_the_shipped_ones(users, settings):
+    settings.PESIAR = {**settings.PESIAR, "MONEV": {"SHIPPED_BOUNDARIES": True}}
+    try:
+        page = text(client_for(users["monev-merangin"]).get("/monev/r/15.02/map/"))
+        assert '<svg class="choropleth"' in page
+        drawn = re.findall(r'<path d="[^"]+" fill="#\w+"[^>]*data-code="([\d.]+)"', page)
+        assert len(set(drawn)) == 24
+        village = text(client_for(users["monev-merangin"]).get("/monev/r/15.02.05/map/"))
+        assert village.count("<path ") >= 10
+        assert Boundary.objects.unscoped(reason="test").filter(source__startswith="jambi-").exists()
+    finally:
+        Boundary.objects.unscoped(reason="test teardown").delete()
 
 
 def test_boundaries_import_and_the_choropleth(users, tmp_path, capsys):
@@ -588,6 +609,21 @@ def test_report_xlsx_has_the_expected_sheets(users):
     trend = list(book["Tren"].iter_rows(min_row=2, values_only=True))
     assert [row[0].date() for row in trend] == [EARLIER, AS_OF]
 
+    def rows(sheet) -> list[tuple]:
+        out = [tuple(row) for row in book[sheet].iter_rows(values_only=True) if row[0]]
+        return [row[: max(i for i, v in enumerate(row) if v is not None) + 1] for row in out]
+
+    churn = rows("Perubahan")
+    assert churn[0] == ("Penyebab", "Jiwa", "Kehilangan kepesertaan aktif")
+    causes = {row[0]: row[1] for row in churn[1:] if len(row) == 3 and row[2] in ("ya", "tidak")}
+    assert {"PBI dinonaktifkan", "Tunggakan PBPU", "Baru terdaftar", "Aktif kembali"} <= set(causes)
+    board = services.dashboard(users["monev-merangin"], MERANGIN)
+    assert sum(causes.values()) == sum(n for _c, _l, n, _loss in board.churn.totals)
+    path = rows("Jalan")
+    assert path[0] == ("Jalur", "Jiwa yang dapat dijangkau", "Dibutuhkan untuk menutup selisih")
+    needed = sum(row[2] for row in path[1:] if len(row) == 3 and isinstance(row[2], int))
+    assert needed == board.figures.to_target_active
+
 
 def pdf_text(path) -> str:
     return subprocess.run(
@@ -621,6 +657,72 @@ def test_report_pdf_renders_from_the_command_line(world, db, tmp_path, capsys):
     shutil.copy(png, ARTEFACTS / "monev-report-page1.png")
 
 
+SLIDES = (
+    "Angka utama dan perubahannya",
+    "Dibandingkan dengan wilayah setara",
+    "Peta: Kecamatan",
+    "Desa terendah dan rencananya",
+    "Radar perubahan kepesertaan",
+    "Jalan menuju 98/75",
+    "Agen",
+    "Anggaran PBI-APBD",
+)
+
+
+def test_report_pdf_ends_with_landscape_slides(world, db, tmp_path):
+    out = tmp_path / "slides.pdf"
+    call_command("report", "--region", "15.02", "--format", "pdf", "--out", str(out))
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True)
+    pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))
+    sizes = subprocess.run(
+        ["pdfinfo", "-f", "1", "-l", str(pages), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    landscape = [
+        int(n)
+        for n, w, h in re.findall(r"Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+)", sizes)
+        if float(w) > float(h)
+    ]
+    assert len(landscape) == len(SLIDES) and landscape[-1] == pages  # one page per slide
+    first = landscape[0]
+    assert landscape == list(range(first, pages + 1))
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    for number, heading in zip(landscape, SLIDES, strict=True):
+        words = subprocess.run(
+            ["pdftotext", "-f", str(number), "-l", str(number), "-layout", str(out), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert heading in " ".join(words.split()), (number, heading)
+        prefix = tmp_path / f"slide-{number}"
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "40",
+                "-f",
+                str(number),
+                "-l",
+                str(number),
+                str(out),
+                prefix,
+            ],
+            check=True,
+        )
+        png = next(tmp_path.glob(f"slide-{number}*.png"))
+        from PIL import Image
+
+        with Image.open(png) as image:
+            assert image.size[0] > image.size[1]  # landscape
+        shutil.copy(png, ARTEFACTS / f"monev-slide-{number - first + 1}.png")
+    text_all = pdf_text(out)
+    assert re.search(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", text_all) is None  # words, not codes
+
+
 def test_report_downloads_from_the_dashboard(users):
     client = client_for(users["monev-merangin"], "en")
     page = text(client.get("/monev/r/15.02/"))
@@ -645,7 +747,7 @@ def test_report_command_fails_clearly(world, db, tmp_path):
     with pytest.raises(CommandError, match="invalid choice"):
         call_command("report", "--format", "docx")
     with pytest.raises(CommandError, match="outside monev-merangin's scope"):
-        call_command("report", "--region", "15.71", "--user", "monev-merangin")
+        call_command("report", "--region", "15.71.01", "--user", "monev-merangin")
     with pytest.raises(CommandError, match="no active user"):
         call_command("report", "--user", "nobody")
 
@@ -673,3 +775,54 @@ def test_colour_classes_run_from_the_lowest_to_the_highest():
         services.PALETTE[-1],
     ]
     assert len(services.legend(few, Decimal("70"))) == 2
+
+
+# --- every link a page shows answers -----------------------------------------------------------
+
+HREF = re.compile(r'href="(/[^"#]*)"')
+NOT_CRAWLED = ("/static/", "/logout", "/admin/logout", "/i18n/")
+
+
+def crawl(client: Client, start: str, limit: int = 45) -> list[tuple[str, str, int]]:
+    """Follow the links the pages show (breadth first, up to `limit` pages; each download
+    kind once): (page, link, status) of every link that answers 4xx or 5xx."""
+    seen, queue, failures, downloads = {start}, [start], [], set()
+    pages = 0
+    while queue and pages < limit:
+        page = queue.pop(0)
+        response = client.get(page)
+        pages += 1
+        if response.status_code >= 400:
+            failures.append(("", page, response.status_code))
+            continue
+        if "html" not in response.get("Content-Type", ""):
+            continue
+        for link in HREF.findall(response.content.decode()):
+            link = link.replace("&amp;", "&")
+            if link in seen or link.startswith(NOT_CRAWLED):
+                continue
+            seen.add(link)
+            kind = link.split("?")[0].rsplit(".", 1)[-1]
+            if kind in ("pdf", "xlsx", "csv"):
+                if kind in downloads:
+                    continue
+                downloads.add(kind)
+                status = client.get(link).status_code
+                if status >= 400:
+                    failures.append((page, link, status))
+                continue
+            queue.append(link)
+    for link in queue:  # links found but not opened: they must answer too
+        status = client.get(link).status_code
+        if status >= 400:
+            failures.append(("(queued)", link, status))
+    return failures
+
+
+@pytest.mark.parametrize("username", sorted(USERS))
+def test_no_link_a_page_shows_answers_4xx_or_5xx(users, username):
+    client = client_for(users[username])
+    failures = crawl(client, "/monev/")
+    if username in ("monev-branch", "monev-merangin", "monev-jambi"):
+        failures += crawl(client, "/sweep/budget/", limit=10)  # the budget drill-down
+    assert failures == []

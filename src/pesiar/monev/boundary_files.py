@@ -109,25 +109,29 @@ def import_boundaries(
 # --- the outlines shipped with Pesiar ----------------------------------------------------------
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "data"
-# Coarse first: a finer file replaces the outlines of the regions it has.
+# Coarse first: a finer file replaces the outlines of the regions it has. (file, level)
 SHIPPED = (
-    "indonesia-provinces.geojson.gz",
-    "indonesia-regencies.geojson.gz",
-    "jambi-regencies.geojson.gz",
-    "jambi-districts.geojson.gz",
-    "jambi-villages.geojson.gz",
+    ("indonesia-provinces.geojson.gz", 1),
+    ("indonesia-regencies.geojson.gz", 2),
+    ("jambi-regencies.geojson.gz", 2),
+    ("jambi-districts.geojson.gz", 3),
+    ("jambi-villages.geojson.gz", 4),
 )
 SHIPPED_TOLERANCE = 0.0002  # the files are simplified already (40 m to 1 km)
 
 
-def load_shipped(within: str | None = None) -> dict[str, BoundaryReport]:
+def load_shipped(
+    within: str | None = None, levels: set[int] | None = None
+) -> dict[str, BoundaryReport]:
     """Import the shipped outlines (wilayah_boundaries © 2024 Cahya DSN, MIT; see
-    data/BOUNDARIES.md) for the regions that are loaded; returns a report per file."""
+    data/BOUNDARIES.md) for the regions that are loaded, inside `within` and of `levels`
+    (default all); returns a report per file."""
     reports = {}
-    for name in SHIPPED:
-        reports[name] = import_boundaries(
-            SHIPPED_DIR / name, within=within, tolerance=SHIPPED_TOLERANCE
-        )
+    for name, level in SHIPPED:
+        if levels is None or level in levels:
+            reports[name] = import_boundaries(
+                SHIPPED_DIR / name, within=within, tolerance=SHIPPED_TOLERANCE
+            )
     return reports
 
 
@@ -139,3 +143,16 @@ def ensure_boundaries() -> bool:
         return False
     load_shipped()
     return True
+
+
+def shipped_for(code: str, child_level: int) -> bool:
+    """When a map of `code` has no outline for its children (level `child_level`), load the
+    shipped ones of that level inside `code` (once per region and hour); True if it tried."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if not settings.PESIAR.get("MONEV", {}).get("SHIPPED_BOUNDARIES", True):
+        return False
+    if not cache.add(f"monev:shipped:{code}:{child_level}", 1, 3600):
+        return False
+    return any(r.matched for r in load_shipped(code or None, {child_level}).values())

@@ -4,7 +4,7 @@ Always in Bahasa Indonesia: the report goes on the table of the Sekda's meeting.
 """
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -15,11 +15,13 @@ from django.utils.translation import gettext as _
 
 from pesiar.coverage.services import Targets
 from pesiar.monev import services
+from pesiar.monev.changes import attach_previous, target_path
+from pesiar.monev.report_sheets import add_change_sheets
 from pesiar.monev.services import Figures
 from pesiar.regions.models import Level, under_q
 
 REPORT_LANGUAGE = "id"
-SHEETS = ("Ringkasan", "Peringkat", "Desa", "Tren", "Agen", "Anggaran")
+SHEETS = ("Ringkasan", "Peringkat", "Desa", "Tren", "Agen", "Anggaran", "Perubahan", "Jalan")
 
 
 class ReportError(ValueError):
@@ -37,6 +39,7 @@ class Report:
     highest: list[Figures]
     map: services.ChoroplethMap
     generated: Any
+    plans: list = field(default_factory=list)  # (lowest village, its TargetPath)
 
     @property
     def figures(self) -> Figures:
@@ -60,6 +63,7 @@ def build(user: Any | None, code: str, as_of: date | None = None) -> Report:
     if board is None:
         raise ReportError(_("There are no figures for this region and date yet."))
     lowest, highest = services.extreme_villages(user, code, board.as_of, n=10)
+    attach_previous(user, [*lowest, *highest], board.previous_as_of)
     villages = (
         services.indicators(user)
         .filter(as_of=board.as_of, level=Level.VILLAGE, population__gt=0)
@@ -79,6 +83,7 @@ def build(user: Any | None, code: str, as_of: date | None = None) -> Report:
         highest=highest,
         map=services.choropleth(user, code, board.as_of, "active", board.children),
         generated=timezone.localtime(),
+        plans=[(v, target_path(v, [], agents=0)) for v in lowest],
     )
 
 
@@ -133,7 +138,7 @@ def _figure_row(f: Figures) -> list:
         f.to_target_active,
         f.rank,
         f.rank_of,
-        f.uhc_class,
+        services.uhc_label(f.uhc_class),
     ]
 
 
@@ -172,7 +177,7 @@ def write_xlsx(report: Report) -> bytes:
                 f.to_target_active,
             ),
             (_("Rank"), f"{f.rank} / {f.rank_of}" if f.rank else "-"),
-            (_("UHC class"), f.uhc_class),
+            (_("UHC class"), services.uhc_label(f.uhc_class)),
             (_("Participants without a resident"), f.unmatched_participants),
             (_("Deceased residents still listed"), f.deceased_listed),
         ]
@@ -264,6 +269,8 @@ def write_xlsx(report: Report) -> bytes:
             money.append([_("Premium per person per month (Rp)"), d.budget["premium_per_month"]])
         else:
             money.append([_("No PBI-APBD proposals yet (run the sweep).")])
+
+        add_change_sheets(book, report)
 
     for sheet in book.worksheets:
         for cell in sheet[1 if sheet.title != "Ringkasan" else 3]:

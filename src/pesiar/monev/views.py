@@ -21,6 +21,15 @@ def _single_scope(user: Any) -> str | None:
     return codes[0] if codes is not None and len(codes) == 1 else None
 
 
+def _map(user: Any, code: str, as_of, metric: str, children=None):
+    """The choropleth; without outlines for the children, the shipped ones are loaded once."""
+    the_map = services.choropleth(user, code, as_of, metric, children)
+    missing = not the_map.has_boundaries and the_map.children
+    if missing and services.shipped_for(code, the_map.children[0].level):
+        the_map = services.choropleth(user, code, as_of, metric, children)
+    return the_map
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The top view: Indonesia for national users, the user's own regions for the others
@@ -49,9 +58,7 @@ def _dashboard(request: HttpRequest, code: str) -> HttpResponse:
         "region_url": reverse("monev:home") + "r/",
     }
     if board is not None:
-        context["map"] = services.choropleth(
-            request.user, code, board.as_of, metric, board.children
-        )
+        context["map"] = _map(request.user, code, board.as_of, metric, board.children)
         context["trend_chart"] = services.trend_chart(board.trend, board.targets)
         context["single_scope"] = _single_scope(request.user)
     return render(request, "monev/dashboard.html", context)
@@ -76,7 +83,7 @@ def region_map(request: HttpRequest, code: str = services.NATION) -> HttpRespons
     as_of = services.resolve_as_of(request.user, _as_of(request))
     metric = request.GET.get("metric", "active")
     figures = services.region_figures(request.user, code, as_of) if as_of else None
-    the_map = services.choropleth(request.user, code, as_of, metric) if figures else None
+    the_map = _map(request.user, code, as_of, metric) if figures else None
     return render(
         request,
         "monev/map.html",

@@ -13,8 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import AccessKind, Role
-from pesiar.accounts.scoping import require_personal_access
+from pesiar.accounts.scoping import get_scope, require_personal_access
 from pesiar.ops.leases import recover_abandoned
+from pesiar.regions.models import is_within
 from pesiar.registers.forms import KIND_LABELS, ImportForm
 from pesiar.registers.models import Finding, ImportJob, Snapshot
 from pesiar.registers.tasks import run_import_job
@@ -138,10 +139,21 @@ def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def can_download_rejects(user, snapshot: Snapshot) -> bool:
-    """Rejected rows are personal data of the whole file: for the person who imported it
-    and the national administrator."""
-    return bool(snapshot.rejected) and (
-        user.role == Role.ADMIN or snapshot.created_by_id == user.pk
+    """Rejected rows are personal data of the whole file: for the person who imported it,
+    the national administrator, and officers whose regions hold all of the importer's (a
+    BPJS branch officer fixing the file of a regency they cover)."""
+    if not snapshot.rejected:
+        return False
+    if user.role == Role.ADMIN or snapshot.created_by_id == user.pk:
+        return True
+    importer = snapshot.created_by
+    if importer is None:
+        return False
+    theirs, mine = get_scope(importer), get_scope(user)
+    if theirs.national or not theirs.codes or not mine.codes:
+        return mine.national
+    return mine.national or all(
+        any(is_within(code, own) for own in mine.codes) for code in theirs.codes
     )
 
 

@@ -49,6 +49,10 @@ def feed_losses(sweep: SweepRun) -> int:
         if member is not None and Flag.LOST_RECENTLY not in member.flags:
             member.flags = [*member.flags, str(Flag.LOST_RECENTLY)]
             flagged.append(member)
-    Change.objects.bulk_update(losses, ["pathway", "deadline"], batch_size=2000)
-    WorklistMember.objects.bulk_update(flagged, ["flags"], batch_size=2000)
+    Change.objects.unscoped(reason="the sweep feeds the losses to the worklists").bulk_update(
+        losses, ["pathway", "deadline"], batch_size=2000
+    )
+    WorklistMember.objects.unscoped(reason="flagging recent losses").bulk_update(
+        flagged, ["flags"], batch_size=2000
+    )
     return len(losses)

@@ -129,7 +129,16 @@ def budget(request: HttpRequest) -> HttpResponse:
     if code and not in_scope(request.user, code):
         raise PermissionDenied(_("This region is outside your scope."))
     region = get_object_or_404(visible_regions(request.user), code=code) if code else None
-    rows = services.budget_by_region(request.user, code)
+    if not code and not scope.national and len(scope.codes) > 1:
+        # several regions (a BPJS branch): one line per own region, each opens its drill-down
+        rows = [
+            {"code": c, "name": name, "level": level, **services.budget_total(request.user, c)}
+            for c, name, level in Region.objects.filter(code__in=scope.codes)
+            .order_by("code")
+            .values_list("code", "name", "level")
+        ]
+    else:
+        rows = services.budget_by_region(request.user, code)
     total = services.budget_total(request.user, code)
     if request.GET.get("format") == "csv":
         text = io.StringIO()

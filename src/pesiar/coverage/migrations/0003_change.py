@@ -5,34 +5,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coverage', '0002_initial'),
-        ('linkage', '0001_initial'),
+        ("coverage", "0002_initial"),
+        ("linkage", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Change',
+            name="Change",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(db_index=True, verbose_name='as of')),
-                ('previous_as_of', models.DateField(verbose_name='previous date')),
-                ('village_code', models.CharField(max_length=13, verbose_name='village')),
-                ('from_village_code', models.CharField(blank=True, max_length=13, verbose_name='previous village')),
-                ('nik', models.CharField(max_length=16, verbose_name='NIK')),
-                ('kk', models.CharField(blank=True, max_length=16, verbose_name='family card (KK)')),
-                ('cause', models.CharField(choices=[('PBI_DEACTIVATED', 'PBI deactivated'), ('ARREARS', 'PBPU arrears'), ('EMPLOYMENT_ENDED', 'PPU employment ended'), ('OTHER_LOSS', 'inactive for another reason'), ('DEREGISTERED', 'card no longer found'), ('DECEASED', 'deceased'), ('MOVED', 'moved'), ('LEFT', 'left the population register'), ('BORN', 'born'), ('REGISTERED', 'newly registered'), ('REACTIVATED', 'reactivated')], max_length=16, verbose_name='cause')),
-                ('status_before', models.CharField(blank=True, max_length=14, verbose_name='status before')),
-                ('status_after', models.CharField(blank=True, max_length=14, verbose_name='status after')),
-                ('segment', models.CharField(blank=True, max_length=10, verbose_name='segment')),
-                ('pathway', models.CharField(blank=True, max_length=16, verbose_name='pathway')),
-                ('deadline', models.DateField(blank=True, null=True, verbose_name='deadline')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='linkage.linkrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField(db_index=True, verbose_name="as of")),
+                ("previous_as_of", models.DateField(verbose_name="previous date")),
+                ("village_code", models.CharField(max_length=13, verbose_name="village")),
+                (
+                    "from_village_code",
+                    models.CharField(blank=True, max_length=13, verbose_name="previous village"),
+                ),
+                ("nik", models.CharField(max_length=16, verbose_name="NIK")),
+                (
+                    "kk",
+                    models.CharField(blank=True, max_length=16, verbose_name="family card (KK)"),
+                ),
+                (
+                    "cause",
+                    models.CharField(
+                        choices=[
+                            ("PBI_DEACTIVATED", "PBI deactivated"),
+                            ("ARREARS", "PBPU arrears"),
+                            ("EMPLOYMENT_ENDED", "PPU employment ended"),
+                            ("OTHER_LOSS", "inactive for another reason"),
+                            ("DEREGISTERED", "card no longer found"),
+                            ("DECEASED", "deceased"),
+                            ("MOVED", "moved"),
+                            ("LEFT", "left the population register"),
+                            ("BORN", "born"),
+                            ("REGISTERED", "newly registered"),
+                            ("REACTIVATED", "reactivated"),
+                        ],
+                        max_length=16,
+                        verbose_name="cause",
+                    ),
+                ),
+                (
+                    "status_before",
+                    models.CharField(blank=True, max_length=14, verbose_name="status before"),
+                ),
+                (
+                    "status_after",
+                    models.CharField(blank=True, max_length=14, verbose_name="status after"),
+                ),
+                ("segment", models.CharField(blank=True, max_length=10, verbose_name="segment")),
+                ("pathway", models.CharField(blank=True, max_length=16, verbose_name="pathway")),
+                ("deadline", models.DateField(blank=True, null=True, verbose_name="deadline")),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="linkage.linkrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['as_of', 'village_code', 'cause', 'nik'],
-                'indexes': [models.Index(fields=['as_of', 'village_code'], name='coverage_ch_as_of_d8c557_idx')],
+                "ordering": ["as_of", "village_code", "cause", "nik"],
+                "indexes": [
+                    models.Index(
+                        fields=["as_of", "village_code"], name="coverage_ch_as_of_d8c557_idx"
+                    )
+                ],
             },
         ),
     ]
