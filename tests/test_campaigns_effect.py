@@ -123,3 +123,26 @@ def test_monthly_statement_confirmed_outcomes_equal_the_truth(oku_world, db):
         assert st.submitted == n
         assert st.confirmed == expected_requests[(username, month)]
         assert st.confirmed_people == expected_people[(username, month)]
+
+
+def test_monthly_figures_and_the_statement_page(oku_world, db):
+    from django.test import Client
+
+    scenario = oku_world["scenario"]
+    with scenario.truth_path("agent_registrations").open() as f:
+        truth = list(csv.DictReader(f))
+    branch = User.objects.get(username=oku.BRANCH_USER)
+    rows = {r["agent"]: r for r in agents.monthly_figures(branch, REGENCY, "2024-05")}
+    for username in {r["agent"] for r in truth}:
+        mine = [r for r in truth if r["agent"] == username]
+        assert rows[username]["registrations_submitted"] == len(mine)
+        assert rows[username]["confirmed"] == sum(r["confirmed"] == "true" for r in mine)
+    sample = truth[0]
+    pemda = User.objects.get(username=oku.PEMDA_USER)
+    for user, shown in ((branch, sample["kk"]), (pemda, sample["kk"][:4] + "********")):
+        client = Client(HTTP_ACCEPT_LANGUAGE="id")
+        client.force_login(user)
+        html = client.get(f"/campaigns/agents/{sample['agent']}/2024-05/").content.decode()
+        assert "Rekap bulanan" in html and "Dikonfirmasi oleh data kepesertaan" in html
+        assert shown in html
+    assert sample["kk"] not in html  # the Pemda sees the KK masked
