@@ -100,7 +100,9 @@ def test_the_flow_through_the_agents_page(world):
         {"action": "recommend", "regency": "15.02", "villages": DUSUN_BARU, "name": "Dewi"},
         follow=True,
     )
-    assert "Rekomendasi dicatat" in page.content.decode()
+    html = page.content.decode()
+    assert "Rekomendasi dicatat" in html and "Dewi" in html
+    assert "(Dinkes " in html and "(dinkes)" not in html  # the office in words, not its code
     a = agents.AgentAssignment.objects.for_user(u["branch"]).get()
     page = client_for(u["branch"]).post(
         "/campaigns/agents/", {"action": "approve", "pk": a.pk, "username": "agen-dewi"},
@@ -108,6 +110,10 @@ def test_the_flow_through_the_agents_page(world):
     )  # fmt: skip
     html = page.content.decode()
     assert "Agen disetujui dan ditugaskan" in html and "agen-dewi" in html
+    figures = client_for(u["admin"]).get("/campaigns/agents/?region=15.02&month=2024-06")
+    assert (
+        figures.status_code == 200 and "Capaian bulanan terhadap target" in figures.content.decode()
+    )
     # an agent cannot open the page, a Pemda user cannot approve through it
     assert client_for(u["agent"]).get("/campaigns/agents/").status_code == 403
     b = agents.recommend(u["dinkes"], regency_code="15.02", village_codes=[PASAR], name="Eko")
