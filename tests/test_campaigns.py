@@ -334,3 +334,23 @@ def test_campaign_rules(oku_officer, world):
     with pytest.raises(PermissionDenied):  # an agent does not manage campaigns
         services.add_focus_village(world.users["agent"], c, "16.09.05.2008", "people", Decimal(9))
     assert client_for(world.users["branch"]).get(f"/campaigns/{c.pk}/").status_code == 403
+
+
+def test_the_report_section_for_monev(oku_officer, world):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from pesiar.campaigns import report
+
+    c = _campaign(oku_officer, "16.09")
+    services.add_focus_village(oku_officer, c, "16.09.05.2008", "coverage", Decimal(95))
+    mine = report.section(oku_officer, "16.09", date(2024, 5, 15))
+    assert [s.campaign for s in mine] == [c] and len(mine[0].progress) == 1
+    assert not mine[0].coverage.available and mine[0].coverage.warnings
+    assert [s.campaign for s in report.section(None, "16.09.05", None)] == [c]  # command line
+    assert report.section(world.users["branch"], "", None) == []  # Merangin's branch
+    assert report.section(oku_officer, "16.09", date(2024, 4, 30)) == []  # not started yet
+    with translation.override("id"):
+        html = render_to_string("campaigns/_report_section.html", {"sections": mine})
+    assert "Kampanye" in html and "Tanjung Sari" in html and "Simpang" in html
+    assert "Belum ada angka desa dari sebelum dan sesudah kampanye dimulai." in html
