@@ -71,6 +71,7 @@ def test_the_estimate_is_within_its_interval_of_the_injected_effect(oku_world, d
     assert len(est.villages) == 5 and est.candidates > 200
     assert est.low <= truth <= est.high, (est.effect_points, est.low, est.high, truth)
     assert est.significant and not est.warnings
+    assert est.pre_trend is not None and abs(est.pre_trend) < est.high - est.low  # no pre-trend
     people_truth = sum(
         int(r["effect_registered"])
         for r in csv.DictReader(oku_world["scenario"].truth_path("effect").open())
