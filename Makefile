@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-import bench-xlsx bench-map bench-sweep bench-monev clean
+.PHONY: install demo test lint bench bench-import bench-xlsx bench-map bench-sweep bench-monev bench-campaigns clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ bench-sweep: $(STAMP)
 
 bench-monev: $(STAMP)
 	$(BIN)/python bench/load_monev.py
+
+bench-campaigns: $(STAMP)
+	$(BIN)/python bench/campaigns.py
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import unquote
 
+import numpy as np
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
@@ -100,7 +101,9 @@ def test_the_flow_through_the_agents_page(world):
         {"action": "recommend", "regency": "15.02", "villages": DUSUN_BARU, "name": "Dewi"},
         follow=True,
     )
-    assert "Rekomendasi dicatat" in page.content.decode()
+    html = page.content.decode()
+    assert "Rekomendasi dicatat" in html and "Dewi" in html
+    assert "(Dinkes " in html and "(dinkes)" not in html  # the office in words, not its code
     a = agents.AgentAssignment.objects.for_user(u["branch"]).get()
     page = client_for(u["branch"]).post(
         "/campaigns/agents/", {"action": "approve", "pk": a.pk, "username": "agen-dewi"},
@@ -108,6 +111,10 @@ def test_the_flow_through_the_agents_page(world):
     )  # fmt: skip
     html = page.content.decode()
     assert "Agen disetujui dan ditugaskan" in html and "agen-dewi" in html
+    figures = client_for(u["admin"]).get("/campaigns/agents/?region=15.02&month=2024-06")
+    assert (
+        figures.status_code == 200 and "Capaian bulanan terhadap target" in figures.content.decode()
+    )
     # an agent cannot open the page, a Pemda user cannot approve through it
     assert client_for(u["agent"]).get("/campaigns/agents/").status_code == 403
     b = agents.recommend(u["dinkes"], regency_code="15.02", village_codes=[PASAR], name="Eko")
@@ -328,3 +335,73 @@ def test_campaign_rules(oku_officer, world):
     with pytest.raises(PermissionDenied):  # an agent does not manage campaigns
         services.add_focus_village(world.users["agent"], c, "16.09.05.2008", "people", Decimal(9))
     assert client_for(world.users["branch"]).get(f"/campaigns/{c.pk}/").status_code == 403
+
+
+def test_the_report_section_for_monev(oku_officer, world):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from pesiar.campaigns import report
+
+    c = _campaign(oku_officer, "16.09")
+    services.add_focus_village(oku_officer, c, "16.09.05.2008", "coverage", Decimal(95))
+    mine = report.section(oku_officer, "16.09", date(2024, 5, 15))
+    assert [s.campaign for s in mine] == [c] and len(mine[0].progress) == 1
+    assert not mine[0].coverage.available and mine[0].coverage.warnings
+    assert [s.campaign for s in report.section(None, "16.09.05", None)] == [c]  # command line
+    assert report.section(world.users["branch"], "", None) == []  # Merangin's branch
+    assert report.section(oku_officer, "16.09", date(2024, 4, 30)) == []  # not started yet
+    with translation.override("id"):
+        html = render_to_string("campaigns/_report_section.html", {"sections": mine})
+    assert "Kampanye" in html and "Tanjung Sari" in html and "Simpang" in html
+    assert "Belum ada angka desa dari sebelum dan sesudah kampanye dimulai." in html
+
+
+def _figures_over(dates: list[date], gains: list[float], focus: set[str]) -> None:
+    """Village figures of OKU Selatan on `dates`; focus villages gain `gains[k]` (share of the
+    population) more than the others in period k, every village a little noise."""
+    from pesiar.coverage.models import Indicator
+    from pesiar.coverage.services import pct
+    from pesiar.linkage.models import LinkRun
+    from pesiar.regions.models import Level, Region
+    from pesiar.registers.models import Snapshot
+
+    rng = np.random.default_rng(5)
+    villages = list(Region.objects.filter(code__startswith="16.09.", level=Level.VILLAGE))
+    pop = {v.code: int(rng.integers(150, 600)) for v in villages}
+    reg = {v.code: int(pop[v.code] * rng.uniform(0.7, 0.85)) for v in villages}
+    rows = []
+    for k, as_of in enumerate(dates):
+        snaps = [
+            Snapshot.objects.create(kind=kind, as_of=as_of, source_name="t", sha256=kind + str(k))
+            for kind in ("population", "membership")
+        ]
+        run = LinkRun.objects.create(as_of=as_of, population=snaps[0], membership=snaps[1],
+                                     status=LinkRun.Status.DONE, folder="t")  # fmt: skip
+        for v in villages:
+            if k:
+                extra = gains[k - 1] if v.code in focus else 0
+                reg[v.code] = min(
+                    pop[v.code], reg[v.code] + int(pop[v.code] * (rng.uniform(0, 0.02) + extra))
+                )
+            r, p = reg[v.code], pop[v.code]
+            rows.append(Indicator(as_of=as_of, region=v, level=Level.VILLAGE, run=run, population=p,
+                                  registered=r, active=r * 3 // 4, coverage_pct=pct(r, p),
+                                  active_pct=pct(r * 3 // 4, p), to_target_coverage=0,
+                                  to_target_active=0, uhc_class="", segments={}))  # fmt: skip
+    Indicator.objects.bulk_create(rows)
+
+
+@pytest.mark.parametrize("pre_gain, warned", [(0.0, False), (0.08, True)])
+def test_a_difference_before_the_start_warns_that_the_estimate_may_be_biased(
+    oku_officer, pre_gain, warned
+):
+    from pesiar.campaigns import effect
+
+    focus = {"16.09.05.2008", "16.09.09.2010", "16.09.09.2007", "16.09.12.2021", "16.09.12.2005"}
+    dates = [date(2024, 4, 1), date(2024, 5, 1), date(2024, 6, 1)]
+    _figures_over(dates, [pre_gain, 0.08], focus)
+    est = effect.estimate("16.09", dates[1], sorted(focus), as_of=dates[2])
+    assert est.significant and est.low <= 8 <= est.high + 1
+    assert est.pre_trend == pytest.approx(100 * pre_gain, abs=1.5)
+    assert any("bias" in w for w in est.warnings) is warned  # "mungkin bias"

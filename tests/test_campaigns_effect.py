@@ -71,6 +71,7 @@ def test_the_estimate_is_within_its_interval_of_the_injected_effect(oku_world, d
     assert len(est.villages) == 5 and est.candidates > 200
     assert est.low <= truth <= est.high, (est.effect_points, est.low, est.high, truth)
     assert est.significant and not est.warnings
+    assert est.pre_trend is not None and abs(est.pre_trend) < est.high - est.low  # no pre-trend
     people_truth = sum(
         int(r["effect_registered"])
         for r in csv.DictReader(oku_world["scenario"].truth_path("effect").open())
@@ -123,3 +124,26 @@ def test_monthly_statement_confirmed_outcomes_equal_the_truth(oku_world, db):
         assert st.submitted == n
         assert st.confirmed == expected_requests[(username, month)]
         assert st.confirmed_people == expected_people[(username, month)]
+
+
+def test_monthly_figures_and_the_statement_page(oku_world, db):
+    from django.test import Client
+
+    scenario = oku_world["scenario"]
+    with scenario.truth_path("agent_registrations").open() as f:
+        truth = list(csv.DictReader(f))
+    branch = User.objects.get(username=oku.BRANCH_USER)
+    rows = {r["agent"]: r for r in agents.monthly_figures(branch, REGENCY, "2024-05")}
+    for username in {r["agent"] for r in truth}:
+        mine = [r for r in truth if r["agent"] == username]
+        assert rows[username]["registrations_submitted"] == len(mine)
+        assert rows[username]["confirmed"] == sum(r["confirmed"] == "true" for r in mine)
+    sample = truth[0]
+    pemda = User.objects.get(username=oku.PEMDA_USER)
+    for user, shown in ((branch, sample["kk"]), (pemda, sample["kk"][:4] + "********")):
+        client = Client(HTTP_ACCEPT_LANGUAGE="id")
+        client.force_login(user)
+        html = client.get(f"/campaigns/agents/{sample['agent']}/2024-05/").content.decode()
+        assert "Rekap bulanan" in html and "Dikonfirmasi oleh data kepesertaan" in html
+        assert shown in html
+    assert sample["kk"] not in html  # the Pemda sees the KK masked

@@ -150,11 +150,19 @@ def month_range(month: str) -> tuple[date, date]:
 
 
 def monthly_figures(user: User, code: str, month: str) -> list[dict[str, Any]]:
-    """Per agent in `code`: the month's figures next to the monthly targets, with the share."""
+    """Per agent in `code`: the month's figures next to the monthly targets, with the share.
+    Confirmed and activated are those of the agent's monthly statement."""
     start, end = month_range(month)
     targets = monthly_targets()
     rows = agent_kpis(user, code, start, end)
+    agents_by_name = {
+        a.username: a for a in User.objects.filter(username__in=[r["agent"] for r in rows])
+    }
     for row in rows:
+        # Confirmed as the statement counts them: the month's submissions that the next
+        # membership snapshot shows (not the day the reconciliation happened to run).
+        st = statement(user, agents_by_name[row["agent"]], month)
+        row["confirmed"], row["activated"] = st.confirmed, st.active_people
         row["against"] = [
             {
                 "key": key,

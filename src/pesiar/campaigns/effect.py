@@ -20,6 +20,10 @@ estimated effect.
   the square root of the number of focus villages gives the standard error.
 - Warnings: fewer than `MIN_FOCUS` focus villages with figures, fewer than `MIN_CANDIDATES`
   comparison villages, or no figures after the start make the estimate unreliable or missing.
+- Pre-trend: with figures on a date before the baseline, the same comparison over that earlier
+  period should show nothing (the campaign had not begun); when its own interval excludes zero,
+  the focus villages were already moving differently and a warning says the estimate may be
+  biased.
 """
 
 import math
@@ -63,6 +67,7 @@ class Estimate:
     people: int | None = None
     villages: list[VillageEffect] = field(default_factory=list)
     candidates: int = 0
+    pre_trend: float | None = None  # the same comparison over the period before the start
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -93,7 +98,8 @@ def _figures(region_code: str, as_of: date) -> dict[str, dict]:
     }
 
 
-def _dates(region_code: str, start: date, as_of: date | None) -> tuple[date | None, date | None]:
+def _dates(region_code: str, start: date, as_of: date | None) -> tuple[date | None, ...]:
+    """The baseline, the date after, and the date before the baseline (for the pre-trend)."""
     dates = sorted(
         set(
             Indicator.objects.unscoped(reason=UNSCOPED)
@@ -103,7 +109,11 @@ def _dates(region_code: str, start: date, as_of: date | None) -> tuple[date | No
     )
     before = [d for d in dates if d <= start]
     after = [d for d in dates if d > start and (as_of is None or d <= as_of)]
-    return (before[-1] if before else None), (after[-1] if after else None)
+    return (
+        before[-1] if before else None,
+        after[-1] if after else None,
+        before[-2] if len(before) > 1 else None,
+    )
 
 
 def _features(row: dict) -> list[float]:
@@ -129,47 +139,28 @@ def nearest(features: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(distance, kind="stable")[:k]
 
 
-def estimate(
-    region_code: str,
-    start: date,
-    focus_codes: list[str],
-    *,
-    measure: str = "coverage",
-    as_of: date | None = None,
-) -> Estimate:
-    """The campaign's effect on `measure` in the focus villages (see the module docstring)."""
-    baseline, after = _dates(region_code, start, as_of)
-    result = Estimate(measure=measure, baseline=baseline, after=after)
-    if baseline is None or after is None:
-        result.warnings.append(
-            _("There are no village figures from before and after the campaign's start yet.")
-        )
-        return result
-    before_rows, after_rows = _figures(region_code, baseline), _figures(region_code, after)
+def _did(before_rows: dict, after_rows: dict, focus_codes: list[str], measure: str):
+    """The matched difference-in-differences between two dates: (village effects, estimate,
+    standard error, comparison villages), or None when there are too few villages."""
     both = sorted(set(before_rows) & set(after_rows))
     focus = [c for c in both if c in set(focus_codes)]
     pool = [c for c in both if c not in set(focus_codes)]
-    result.candidates = len(pool)
     if not focus or len(pool) < MATCHES + 1:
-        result.warnings.append(
-            _("Too few villages have figures on both dates to compare the focus villages.")
-        )
-        return result
+        return None
     raw = np.array([_features(before_rows[c]) for c in pool])
     mean, sd = raw.mean(axis=0), raw.std(axis=0)
     sd[sd == 0] = 1.0
-
-    def scaled(code: str) -> np.ndarray:
-        return (np.array(_features(before_rows[code])) - mean) / sd
-
     pool_x = (raw - mean) / sd
-    pool_change = np.array([_pct(after_rows[c], measure) - _pct(before_rows[c], measure)
-                            for c in pool])  # fmt: skip
+    pool_change = np.array(
+        [_pct(after_rows[c], measure) - _pct(before_rows[c], measure) for c in pool]
+    )
+    villages = []
     for code in focus:
-        picked = nearest(pool_x, scaled(code), MATCHES)
+        x = (np.array(_features(before_rows[code])) - mean) / sd
+        picked = nearest(pool_x, x, MATCHES)
         before, now = _pct(before_rows[code], measure), _pct(after_rows[code], measure)
         expected = float(pool_change[picked].mean())
-        result.villages.append(
+        villages.append(
             VillageEffect(
                 code=code,
                 name=after_rows[code]["name"],
@@ -187,8 +178,34 @@ def estimate(
         others = np.delete(np.arange(len(pool)), j)
         picked = others[nearest(pool_x[others], pool_x[j], MATCHES)]
         placebo.append(pool_change[j] - pool_change[picked].mean())
-    se = float(np.std(placebo, ddof=1)) / math.sqrt(len(result.villages))
-    effect = float(np.mean([v.effect for v in result.villages]))
+    se = float(np.std(placebo, ddof=1)) / math.sqrt(len(villages))
+    return villages, float(np.mean([v.effect for v in villages])), se, len(pool)
+
+
+def estimate(
+    region_code: str,
+    start: date,
+    focus_codes: list[str],
+    *,
+    measure: str = "coverage",
+    as_of: date | None = None,
+) -> Estimate:
+    """The campaign's effect on `measure` in the focus villages (see the module docstring)."""
+    baseline, after, earlier = _dates(region_code, start, as_of)
+    result = Estimate(measure=measure, baseline=baseline, after=after)
+    if baseline is None or after is None:
+        result.warnings.append(
+            _("There are no village figures from before and after the campaign's start yet.")
+        )
+        return result
+    base_rows = _figures(region_code, baseline)
+    did = _did(base_rows, _figures(region_code, after), focus_codes, measure)
+    if did is None:
+        result.warnings.append(
+            _("Too few villages have figures on both dates to compare the focus villages.")
+        )
+        return result
+    result.villages, effect, se, result.candidates = did
     result.effect_points = effect
     result.low, result.high = effect - Z95 * se, effect + Z95 * se
     result.people = round(sum(v.effect * v.population / 100 for v in result.villages))
@@ -197,11 +214,23 @@ def estimate(
             _("Only %(n)s focus villages have figures: the estimate is unreliable.")
             % {"n": len(result.villages)}
         )
-    if len(pool) < MIN_CANDIDATES:
+    if result.candidates < MIN_CANDIDATES:
         result.warnings.append(
             _("Only %(n)s villages are available for comparison: the estimate is unreliable.")
-            % {"n": len(pool)}
+            % {"n": result.candidates}
         )
+    if earlier is not None:  # parallel trends: before the start, no difference is expected
+        pre = _did(_figures(region_code, earlier), base_rows, focus_codes, measure)
+        if pre is not None:
+            result.pre_trend = pre[1]
+            if abs(pre[1]) > Z95 * pre[2]:
+                result.warnings.append(
+                    _(
+                        "Before the campaign the focus villages already changed differently "
+                        "from their matches (%(points)s points): the estimate may be biased."
+                    )
+                    % {"points": f"{pre[1]:.1f}"}
+                )
     return result
 
 

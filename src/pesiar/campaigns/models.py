@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pesiar.accounts.models import Office
 from pesiar.accounts.scoping import ScopedManager
 
 
@@ -125,3 +126,8 @@ class AgentAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
+
+    @property
+    def recommended_office_label(self) -> str:
+        """The office's name in words (the field holds its code)."""
+        return str(dict(Office.choices).get(self.recommended_office, self.recommended_office))

@@ -2,8 +2,9 @@
 
 `section(user, code, as_of)` returns one entry per campaign the user sees whose region lies
 inside `code` or contains it: the campaign, its focus villages' progress, and the effect
-estimates on coverage and on activity. `campaigns/_report_section.html` renders it (for a page
-or WeasyPrint); aggregates only, no personal data.
+estimates on coverage and on activity. `user` None is the command line's report (no scope).
+`campaigns/_report_section.html` renders it (for a page or WeasyPrint); aggregates only, no
+personal data.
 """
 
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from django.db.models import Q
 from pesiar.campaigns import effect, services
 from pesiar.campaigns.models import Campaign
 from pesiar.regions.models import is_within
+
+NO_USER = "the report of a region from the command line, without a user: aggregates only"
 
 
 @dataclass
@@ -32,7 +35,11 @@ class CampaignSection:
 def section(user: Any, code: str, as_of: date | None = None) -> list[CampaignSection]:
     """The campaigns in or above region `code` that `user` sees, with progress and effect."""
     out = []
-    campaigns = services.campaigns_for(user).filter(Q(start__lte=as_of) if as_of else Q())
+    if user is None:  # the report command run without a user (as Monev's report allows)
+        campaigns = Campaign.objects.unscoped(reason=NO_USER).select_related("region")
+    else:
+        campaigns = services.campaigns_for(user)
+    campaigns = campaigns.filter(Q(start__lte=as_of) if as_of else Q())
     for campaign in campaigns:
         if code and not (
             is_within(campaign.region_id, code) or is_within(code, campaign.region_id)

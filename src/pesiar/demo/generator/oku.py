@@ -15,7 +15,7 @@ How it runs. On the first date each village has its own coverage and activity; e
 families register on their own (a rate of the village's own), some inactive members pay and
 become active, a few self-paying ones fall into arrears. From the campaign's start the agents of
 the focus villages also register families who had not registered on their own; most show up in
-the next membership snapshot, some never do. The same random draws decide what each family would
+the next membership snapshot, some do not. The same random draws decide what each family would
 have done without the campaign, so the campaign's effect is counted, not estimated.
 """
 
@@ -151,85 +151,27 @@ def generate_oku(
     )
     name = make_names(rng, p.sex_female)
 
-    # The first date: coverage, activity and segments per family, village by village.
-    v_cov = np.clip(rng.normal(0.80, 0.07, n_v) - np.where(focus, 0.05, 0), 0.5, 0.97)
-    v_act = np.clip(rng.normal(0.75, 0.08, n_v), 0.45, 0.95)
-    v_pbi = np.clip(rng.normal(0.55, 0.12, n_v), 0.2, 0.85)
-    v_growth = np.clip(rng.normal(0.05, 0.02, n_v), 0.005, 0.12)
-    registered = rng.random(n_hh) < v_cov[hh_v]
-    active = registered & (rng.random(n_hh) < v_act[hh_v])
-    u = rng.random(n_hh)
-    pbi = v_pbi[hh_v]
-    segment = np.select(
-        [u < pbi * 0.75, u < pbi, u < pbi + 0.15, u < 0.97], [PBI_APBN, PBI_APBD, PPU, PBPU], BP
-    )
-    segment = np.where(registered, segment, PBPU)  # those who register later pay themselves
-    arrears = np.where(registered & ~active, 1 + rng.geometric(0.2, n_hh), 0)
-
+    fam = first_date(rng, focus, hh_v, n_v)
     agent_of = {code: f"agen-{i + 1}" for i, code in enumerate(FOCUS_VILLAGES)}
     # Common random numbers: the same draws decide the family's month with and without agents.
-    own_draw = rng.random((len(dates), n_hh))
-    agent_draw = rng.random((len(dates), n_hh))
-    confirm_draw = rng.random(n_hh)
-    act_draw = rng.random((len(dates), n_hh))
-    lapse_draw = rng.random((len(dates), n_hh))
-    counterfactual = registered.copy()
-    by_agent = np.zeros(n_hh, dtype=bool)
-    never = np.zeros(n_hh, dtype=bool)  # submitted by an agent, not in the next snapshot
-    submissions = []
-    truth_rows = []
+    draws = Draws(*(rng.random((len(dates), n_hh)) for _ in range(2)), rng.random(n_hh),
+                  *(rng.random((len(dates), n_hh)) for _ in range(2)))  # fmt: skip
+    submissions: list[tuple[int, int, bool]] = []
+    truth_rows: list[tuple] = []
     population_table = population_register(
         rng, p, villages, nik, kk, name, np.ones(n, bool), np.zeros(n, np.int64), district_names
     )
     members_total = 0
     for t, as_of in enumerate(dates):
         if t > 0:
-            own = own_draw[t] < v_growth[hh_v]
-            counterfactual |= own
-            newly_own = ~registered & own
-            registered |= newly_own
-            active |= newly_own
-            if t >= 2:  # the agents' month between dates t-1 and t (from the campaign's start)
-                picked = focus[hh_v] & ~registered & ~never & (agent_draw[t] < agent_rate)
-                shown = picked & (confirm_draw >= UNCONFIRMED_SHARE)
-                never |= picked & ~shown
-                for h in np.flatnonzero(picked):
-                    submissions.append((t, h, bool(shown[h])))
-                registered |= shown
-                active |= shown
-                by_agent |= shown
-            pays = registered & ~active & (act_draw[t] < 0.04)
-            active |= pays
-            arrears[pays] = 0
-            lapses = active & (segment == PBPU) & (lapse_draw[t] < 0.01)
-            active &= ~lapses
-            arrears[lapses] = 1
-            arrears[registered & ~active & ~lapses] += 1
+            submissions += fam.advance(t, draws, focus[hh_v], agent_rate)
         folder = out_dir / as_of.isoformat()
         folder.mkdir(exist_ok=True)
         write_csv(population_table, folder / "population.csv", delimiter=";")
-        table = membership_table(
-            rng, p, villages, nik, kk, name, registered[hh], active[hh], segment[hh],
-            arrears[hh], district6,
-        )  # fmt: skip
+        table = membership_table(p, villages, nik, kk, name, fam, district6)
         members_total += table.num_rows
         write_csv(table, folder / "membership.csv")
-        effect = (by_agent & ~counterfactual)[hh]
-        person_v = hh_v[hh]
-        for v in range(n_v):
-            mine = person_v == v
-            truth_rows.append(
-                (
-                    as_of.isoformat(),
-                    villages.code[v],
-                    villages.name[v],
-                    bool(focus[v]),
-                    int(mine.sum()),
-                    int((registered[hh] & mine).sum()),
-                    int((active[hh] & mine).sum()),
-                    int((effect & mine).sum()),
-                )
-            )
+        truth_rows += village_truth(as_of, villages, focus, hh_v[hh], fam, hh)
     _write_truth(out_dir, villages, dates, truth_rows, submissions, p, nik, kk, agent_of)
     scenario = OkuScenario(
         out_dir=out_dir,
@@ -244,10 +186,103 @@ def generate_oku(
     return scenario
 
 
-def membership_table(
-    rng, p, villages, nik, kk, name, registered, active, segment, arrears, district6
-) -> pa.Table:
+@dataclass
+class Draws:
+    """Uniform draws per date and family (and one per family for confirmation)."""
+
+    own: np.ndarray  # registers on its own this month
+    agent: np.ndarray  # the agents reach it this month
+    confirm: np.ndarray  # the agents' submission shows up in the next snapshot
+    pays: np.ndarray  # an inactive member pays and becomes active
+    lapse: np.ndarray  # a self-paying member falls into arrears
+
+
+@dataclass
+class Families:
+    """Each family's state on the current date, and what it would be without the campaign."""
+
+    registered: np.ndarray
+    active: np.ndarray
+    segment: np.ndarray
+    arrears: np.ndarray
+    growth: np.ndarray  # per family: its village's monthly rate of registering on its own
+    counterfactual: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    by_agent: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    never: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+
+    def __post_init__(self) -> None:
+        self.counterfactual = self.registered.copy()
+        self.by_agent = np.zeros(len(self.registered), dtype=bool)
+        # submitted by an agent, not in the next snapshot
+        self.never = np.zeros(len(self.registered), dtype=bool)
+
+    def advance(self, t: int, d: Draws, in_focus: np.ndarray, agent_rate: float) -> list:
+        """One month up to date `t`; returns the agents' submissions (t, family, shown)."""
+        own = d.own[t] < self.growth
+        self.counterfactual |= own
+        newly_own = ~self.registered & own
+        self.registered |= newly_own
+        self.active |= newly_own
+        submissions = []
+        if t >= 2:  # the agents' month between dates t-1 and t (from the campaign's start)
+            picked = in_focus & ~self.registered & ~self.never & (d.agent[t] < agent_rate)
+            shown = picked & (d.confirm >= UNCONFIRMED_SHARE)
+            self.never |= picked & ~shown
+            submissions = [(t, int(h), bool(shown[h])) for h in np.flatnonzero(picked)]
+            self.registered |= shown
+            self.active |= shown
+            self.by_agent |= shown
+        pays = self.registered & ~self.active & (d.pays[t] < 0.04)
+        self.active |= pays
+        self.arrears[pays] = 0
+        lapses = self.active & (self.segment == PBPU) & (d.lapse[t] < 0.01)
+        self.active &= ~lapses
+        self.arrears[lapses] = 1
+        self.arrears[self.registered & ~self.active & ~lapses] += 1
+        return submissions
+
+
+def first_date(rng, focus: np.ndarray, hh_v: np.ndarray, n_v: int) -> Families:
+    """The first date: coverage, activity and segments per family, village by village."""
+    n_hh = len(hh_v)
+    v_cov = np.clip(rng.normal(0.80, 0.07, n_v) - np.where(focus, 0.05, 0), 0.5, 0.97)
+    v_act = np.clip(rng.normal(0.75, 0.08, n_v), 0.45, 0.95)
+    v_pbi = np.clip(rng.normal(0.55, 0.12, n_v), 0.2, 0.85)
+    v_growth = np.clip(rng.normal(0.05, 0.02, n_v), 0.005, 0.12)
+    registered = rng.random(n_hh) < v_cov[hh_v]
+    active = registered & (rng.random(n_hh) < v_act[hh_v])
+    u = rng.random(n_hh)
+    pbi = v_pbi[hh_v]
+    segment = np.select(
+        [u < pbi * 0.75, u < pbi, u < pbi + 0.15, u < 0.97], [PBI_APBN, PBI_APBD, PPU, PBPU], BP
+    )
+    segment = np.where(registered, segment, PBPU)  # those who register later pay themselves
+    arrears = np.where(registered & ~active, 1 + rng.geometric(0.2, n_hh), 0)
+    return Families(registered, active, segment, arrears, v_growth[hh_v])
+
+
+def village_truth(as_of, villages, focus, person_v, fam: Families, hh) -> list[tuple]:
+    """Per village on `as_of`: residents, registered, active, and registered by the campaign."""
+    n_v = len(villages.code)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(person_v, weights=mask, minlength=n_v).astype(int)
+
+    residents = np.bincount(person_v, minlength=n_v)
+    registered, active = count(fam.registered[hh]), count(fam.active[hh])
+    effect = count((fam.by_agent & ~fam.counterfactual)[hh])
+    return [
+        (as_of.isoformat(), villages.code[v], villages.name[v], bool(focus[v]),
+         int(residents[v]), int(registered[v]), int(active[v]), int(effect[v]))
+        for v in range(n_v)
+    ]  # fmt: skip
+
+
+def membership_table(p, villages, nik, kk, name, fam: "Families", district6) -> pa.Table:
     """The BPJS extract of one date, with the Jambi scenario's columns and formats."""
+    hh = p.household
+    registered, active = fam.registered[hh], fam.active[hh]
+    segment, arrears = fam.segment[hh], fam.arrears[hh]
     person = np.flatnonzero(registered)
     seg = segment[person]
     klass = np.where(seg <= PBI_APBD, 3, np.where(seg == PPU, 2, 3))
