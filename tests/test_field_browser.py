@@ -186,6 +186,10 @@ def test_the_agents_day_at_360px_in_bahasa_indonesia(world, live_server, browser
     assert "Daftarkan keluarga ini" not in family.text and "Lihat pendaftaran" in family.text
     assert "pendaftaran sedang diproses" in family.text
 
+    # the sweep's worklist, as agents see it too, also fits
+    browser.get(site + "/sweep/")
+    check_page(browser, "sweep-worklist")
+
     # a socialisation event, again with the offered date
     browser.get(site + "/field/events/")
     browser.find_element("name", "attendees").send_keys("25")
