@@ -525,6 +525,9 @@ def test_region_pages_show_only_the_users_part_of_the_tree(client, world, users)
 
 # Routes anyone may reach without logging in (route names, with namespace).
 PUBLIC_ROUTES = {"login", "logout", "set_language", "admin:login"}
+# The agent app's manifest and service worker hold no data; browsers fetch the manifest
+# without cookies, so they are public.
+PUBLIC_ROUTES |= {"field:manifest", "field:service_worker"}
 LOGIN_VIEWS = {"login", "admin:login"}
 _CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>\w+)>")
 _GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>(?:[^()]|\([^()]*\))*)\)")
