@@ -17,6 +17,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         load_regions(within="15")
 
 
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     """Transactional tests (and the live server) end by emptying every table: once their

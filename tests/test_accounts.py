@@ -527,6 +527,9 @@ def test_region_pages_show_only_the_users_part_of_the_tree(client, world, users)
 PUBLIC_ROUTES = {"login", "logout", "set_language", "admin:login", "healthz"}
 # /healthz answers 503 while no task worker beats (none does in these tests): its answer.
 HEALTH_ROUTES = {"healthz"}
+# The agent app's manifest and service worker hold no data; browsers fetch the manifest
+# without cookies, so they are public.
+PUBLIC_ROUTES |= {"field:manifest", "field:service_worker"}
 LOGIN_VIEWS = {"login", "admin:login"}
 _CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>\w+)>")
 _GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>(?:[^()]|\([^()]*\))*)\)")

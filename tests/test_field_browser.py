@@ -33,6 +33,12 @@ HIDDEN = """
 return [...document.querySelectorAll('main td, main th, main li, main .card, main .meta')]
   .filter(e => getComputedStyle(e).display === 'none' && e.textContent.trim()).length;
 """
+SMALL = """
+return [...document.querySelectorAll('main a.button, main button, main select, main input')]
+  .filter(e => e.offsetParent !== null && e.type !== 'checkbox' && e.type !== 'radio'
+    && e.type !== 'hidden' && e.getBoundingClientRect().height < 44)
+  .map(e => e.outerHTML.slice(0, 80));
+"""
 CUT = """
 return [...document.querySelectorAll('main *')].filter(e => {
   const s = getComputedStyle(e);
@@ -109,6 +115,7 @@ def check_page(driver, name: str) -> None:
     assert width == 360 and scroll <= width, f"{name}: {scroll}px wide on a {width}px screen"
     assert driver.execute_script(HIDDEN) == 0, f"{name}: data hidden with display:none"
     assert driver.execute_script(CUT) == 0, f"{name}: text cut off"
+    assert driver.execute_script(SMALL) == [], f"{name}: tap targets under 44 px"
 
 
 def login(driver, site: str) -> None:
@@ -179,6 +186,10 @@ def test_the_agents_day_at_360px_in_bahasa_indonesia(world, live_server, browser
     assert "Daftarkan keluarga ini" not in family.text and "Lihat pendaftaran" in family.text
     assert "pendaftaran sedang diproses" in family.text
 
+    # the sweep's worklist, as agents see it too, also fits
+    browser.get(site + "/sweep/")
+    check_page(browser, "sweep-worklist")
+
     # a socialisation event, again with the offered date
     browser.get(site + "/field/events/")
     browser.find_element("name", "attendees").send_keys("25")
@@ -200,14 +211,22 @@ def offline(driver, off: bool) -> None:
 def fill_visit(driver, item_id: int, outcome: str) -> None:
     from selenium.webdriver.support.ui import Select
 
-    card(driver, item_id).find_element("css selector", "[data-visit]").click()
+    tap(driver, f'li.card[data-item="{item_id}"] [data-visit]')
     Select(driver.find_element("id", "app-outcome")).select_by_value(outcome)
     driver.find_element("css selector", "#form-area button.primary").click()
 
 
 def states(driver) -> list[str]:
-    cards = driver.find_elements("css selector", "#queue li.queued")
-    return sorted(c.get_attribute("data-state") for c in cards)
+    return sorted(driver.execute_script(
+        "return [...document.querySelectorAll('#queue li.queued')].map(e => e.dataset.state)"
+    ))  # fmt: skip
+
+
+def tap(driver, selector: str) -> None:
+    """Click what `selector` finds now (the app re-renders its lists as data arrives)."""
+    wait_for(lambda: driver.execute_script(
+        "const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e;", selector
+    ))  # fmt: skip
 
 
 def test_the_offline_app_records_without_signal_and_syncs_once(world, live_server, browser):
@@ -234,7 +253,7 @@ def test_the_offline_app_records_without_signal_and_syncs_once(world, live_serve
     assert browser.find_element("id", "app-reason-error").is_displayed()
     browser.find_element("id", "app-reason").send_keys("BELUM ADA UANG")
     browser.find_element("css selector", "#form-area button.primary").click()
-    card(browser, home.pk).find_element("css selector", "[data-register]").click()
+    tap(browser, f'li.card[data-item="{home.pk}"] [data-register]')
     browser.find_element("id", "app-faskes_code").send_keys("1502P002")
     browser.find_element("css selector", "#form-area button.primary").click()
     wait_for(lambda: states(browser) == ["pending"] * 3)

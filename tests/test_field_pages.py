@@ -69,3 +69,43 @@ def test_visit_form_has_no_default_outcome_and_errors_beside_fields(world, agent
     error = html.index('id="id_reason-error"')
     assert reason < error < html.index('name="note"')  # the error sits right below its field
     assert html.index('id="id_longitude-error"') > html.index('name="longitude"')
+
+
+def test_the_app_its_manifest_and_service_worker_are_served_by_pesiar(world, agent, settings):
+    settings.PESIAR = {**settings.PESIAR, "FIELD": {"OFFLINE_DAYS": 3}}
+    page = agent.get(reverse("field:app"))
+    html = page.content.decode()
+    assert page.status_code == 200 and 'rel="manifest"' in html and '"offlineDays": 3' in html
+    assert "http://" not in html.replace("http://testserver", "") and "https://" not in html
+    manifest = agent.get(reverse("field:manifest")).json()
+    assert manifest["start_url"] == reverse("field:app") and manifest["display"] == "standalone"
+    worker = agent.get(reverse("field:service_worker"))
+    assert worker["Content-Type"].startswith("application/javascript")
+    assert reverse("field:app") in worker.content.decode()
+    answer = agent.post(reverse("logout"))
+    assert answer["Clear-Site-Data"] == '"cache", "storage"'
+    assert agent.get(reverse("field:app")).status_code == 302  # logged out: to the login page
+
+
+def test_a_change_against_an_older_family_version_is_flagged_not_lost(world, agent):
+    item = world.item(DUSUN_BARU)
+    listed = agent.get(f"/api/worklist/{item.pk}").json()
+    assert listed["version"] == 1
+    day = timezone.localdate().isoformat()
+
+    def visit(client_id: str, outcome: str):
+        body = {"client_id": client_id, "item_id": item.pk, "date": day, "outcome": outcome,
+                "base_version": 1}  # fmt: skip
+        return agent.post("/api/visits", body, content_type="application/json")
+
+    first, late, again = (
+        visit("a", "NOT_FOUND"),
+        visit("b", "WILL_REGISTER"),
+        visit("b", "WILL_REGISTER"),
+    )
+    assert (first.status_code, first.json()["conflict"]) == (201, False)
+    assert (late.status_code, late.json()["conflict"]) == (201, True)
+    assert (again.status_code, again.json()["id"]) == (200, late.json()["id"])
+    assert agent.get(f"/api/worklist/{item.pk}").json()["version"] == 3
+    page = agent.get(reverse("sweep:item", args=[item.pk])).content.decode()
+    assert "ditandai" in page

@@ -207,3 +207,12 @@ def test_the_central_client_against_a_fake_central(world, monkeypatch, capsys):
             call_command("odk-central", *args, "--pull")
     assert Visit.objects.unscoped(reason="test").count() == 1
     assert RegistrationRequest.objects.unscoped(reason="test").count() == 1
+
+
+def test_a_masked_role_gets_one_row_per_family_keyed_by_an_opaque_id(world, tmp_path):
+    out = tmp_path / "odk-dinkes"
+    call_command("odk-form", "--within", "15.02.05", "--out", str(out), "--as-user", "f-dinkes")
+    rows = list(csv.DictReader((out / "worklist.csv").open()))
+    assert sorted(r["name"] for r in rows) == sorted(f"f{i.pk}" for i in world.items.values())
+    text = (out / "worklist.csv").read_text() + (out / "members.csv").read_text()
+    assert "1502****" not in text and "********" not in text

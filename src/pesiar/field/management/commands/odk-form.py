@@ -9,7 +9,7 @@ from pesiar.regions.models import Region
 
 
 class Command(BaseCommand):
-    help = "Write the ODK Collect form (form.xlsx) and the worklist (worklist.csv) for a region."
+    help = "Write the ODK Collect form (form.xlsx) with worklist.csv and members.csv for a region."
 
     def add_arguments(self, parser):
         parser.add_argument("--within", required=True, help="region code, e.g. 15.02.05.1002")
@@ -33,4 +33,4 @@ class Command(BaseCommand):
         if not overlaps_scope(user, within):
             raise CommandError(f"{within} is outside {user}'s scope")
         families = write_form_files(user, within, out)
-        self.stdout.write(f"{out / 'form.xlsx'} and {out / 'worklist.csv'}: {families} families")
+        self.stdout.write(f"form.xlsx, worklist.csv and members.csv in {out}: {families} families")
