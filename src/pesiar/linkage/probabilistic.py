@@ -84,6 +84,10 @@ def _prepare_sql(source: str, id_column: str, target: str) -> str:
             SELECT
                 unique_id, nik, kk, name_norm,
                 {compact_name_sql("name_norm")} AS name_compact,
+                array_to_string(list_sort(string_split(name_norm, ' ')), ' ') AS name_sorted,
+                list_reduce(string_split(name_norm, ' '),
+                            lambda a, b: CASE WHEN length(b) > length(a) THEN b ELSE a END)
+                    AS name_long,
                 sex, birth_date,
                 year(birth_date) AS birth_year,
                 village,
@@ -119,6 +123,7 @@ def _comparisons() -> list[dict[str, Any]]:
     """
     jw_norm = "jaro_winkler_similarity(name_norm_l, name_norm_r)"
     jw_compact = "jaro_winkler_similarity(name_compact_l, name_compact_r)"
+    jw_sorted = "jaro_winkler_similarity(name_sorted_l, name_sorted_r)"
     # Jaro-Winkler is harsh on short names (ADE/AE, RINI/RNI): allow one edit there.
     one_edit_short = (
         "(least(length(name_compact_l), length(name_compact_r)) <= 6"
@@ -150,10 +155,20 @@ def _comparisons() -> list[dict[str, Any]]:
                 _level("name_norm_l IS NULL OR name_norm_r IS NULL", "name is NULL", null=True),
                 _level("name_norm_l = name_norm_r", "Exact match on normalised name"),
                 _level("name_compact_l = name_compact_r", "Exact match on compact name"),
-                _level(f"{jw_norm} >= 0.92 OR {jw_compact} >= 0.92", "Jaro-Winkler >= 0.92"),
+                _level("name_sorted_l = name_sorted_r", "Same words in another order"),
                 _level(
-                    f"{jw_norm} >= 0.85 OR {jw_compact} >= 0.85 OR {one_edit_short}",
+                    f"{jw_norm} >= 0.92 OR {jw_compact} >= 0.92 OR {jw_sorted} >= 0.92",
+                    "Jaro-Winkler >= 0.92",
+                ),
+                _level(
+                    f"{jw_norm} >= 0.85 OR {jw_compact} >= 0.85 OR {jw_sorted} >= 0.85"
+                    f" OR {one_edit_short}",
                     "Jaro-Winkler >= 0.85, or a short name one edit away",
+                ),
+                _level(
+                    "length(name_long_l) >= 4 AND name_long_l = name_long_r"
+                    " AND left(name_norm_l, 1) = left(name_norm_r, 1)",
+                    "Same longest word (initials, a dropped word, a mononym)",
                 ),
                 _else(),
             ],
