@@ -167,3 +167,17 @@ def test_twins_card_with_the_other_twins_nik_goes_to_its_owner(tmp_path):
     card_a, card_b = (f"{1_000_000_000 + i * 7:013d}" for i in (len(cards) - 2, len(cards) - 1))
     assert links == {nik_a: card_a, nik_b: card_b}
     assert run.counts["nik_matches_names_clash"] >= 1
+
+
+def test_heaps_on_one_birth_date_are_counted_and_capped(tmp_path, monkeypatch):
+    from pesiar.linkage import blocking
+
+    residents, cards = registers(17, people=300, same_birth=True, stage2="only")
+    uncapped = mapped(tmp_path, residents, cards)
+    monkeypatch.setattr(blocking, "BLOCK_MAX_PAIRS", 50)
+    capped = run_map(uncapped.as_of, retrain=True)
+    assert capped.status == LinkRun.Status.DONE
+    blocking = capped.parameters["training"]["blocking"]
+    assert "birth_date+sex+district" in blocking["skipped_blocks"]
+    assert capped.counts["compared_pairs"] < uncapped.counts["compared_pairs"]
+    assert sum(blocking["pairs_by_rule"].values()) >= capped.counts["compared_pairs"]
