@@ -121,7 +121,7 @@ def breakdown(run_dir: Path, truth_dir: Path) -> dict:
     bands = con.execute(f"""
         SELECT r.sex || ' ' || {BAND.format(as_of=AS_OF)} AS band, count(*),
                count(*) FILTER (WHERE l.nik = t.true_nik)
-        FROM t JOIN r ON r.nik = t.true_nik LEFT JOIN l USING (noka)
+        FROM t JOIN r ON r.nik = t.true_nik LEFT JOIN l ON l.noka = t.noka
         WHERE t.kind = 'resident' GROUP BY ALL ORDER BY ALL
     """).fetchall()
     wrong_status = con.execute("""
