@@ -35,8 +35,6 @@ from pesiar.registers.models import Snapshot
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-# Jaro-Winkler similarity of normalised names above which two records name one person.
-NAME_AGREES = 0.85
 
 
 class MapError(ValueError):
