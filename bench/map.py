@@ -112,11 +112,11 @@ def breakdown(run_dir: Path, truth_dir: Path) -> dict:
         "ELSE 'none' END)]"
     )
     kinds = con.execute(f"""
-        SELECT kind, count(*) FILTER (WHERE t.kind <> 'emigrant') AS pairs,
+        SELECT noise_kind, count(*) FILTER (WHERE t.kind <> 'emigrant') AS pairs,
                count(*) FILTER (WHERE l.nik = t.true_nik) AS right,
                count(*) FILTER (WHERE l.nik IS NOT NULL AND l.nik <> t.true_nik) AS wrong
-        FROM (SELECT *, unnest({kinds_sql}) AS kind FROM t) t LEFT JOIN l USING (noka)
-        GROUP BY kind ORDER BY kind
+        FROM (SELECT *, unnest({kinds_sql}) AS noise_kind FROM t) t LEFT JOIN l USING (noka)
+        GROUP BY noise_kind ORDER BY noise_kind
     """).fetchall()
     bands = con.execute(f"""
         SELECT r.sex || ' ' || {BAND.format(as_of=AS_OF)} AS band, count(*),
@@ -161,7 +161,7 @@ def main() -> int:
         for kind in ("population", "membership"):
             out = run("import", kind, str(scenario / f"{kind}.csv"), "--as-of", AS_OF, "--json")
             snapshots[kind] = json.loads(out.strip().splitlines()[-1])
-        seconds, peak = measured([*pesiar, "map", "--as-of", AS_OF], env)
+        seconds, peak = measured([*pesiar, "map", "--as-of", AS_OF, "--retrain"], env)
         from_db = run(
             "shell",
             "-c",
@@ -190,7 +190,8 @@ def main() -> int:
         print(f"  peak memory  {peak:8.2f} GiB")
         print(f"  links        precision {q['precision']:.4f}, recall {q['recall']:.4f}")
         print(
-            f"  stage 2      precision {q['stage2_precision']:.4f}, recall {q['stage2_recall']:.4f}"
+            f"  stage 2      precision {q['stage2_precision']:.4f}"
+            + (f", recall {q['stage2_recall']:.4f}" if args.noise == "default" else "")
         )
         print(f"  model        {(info.get('training') or {}).get('path')}")
         print(f"  wrong status {b['wrong_status']:,} residents")
