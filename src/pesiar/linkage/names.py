@@ -112,6 +112,8 @@ def name_agreement_sql(left: str, right: str) -> str:
         f"x = y OR jaro_winkler_similarity(x, y) >= {WORD_AGREES}"
         " OR (least(length(x), length(y)) >= 4 AND damerau_levenshtein(x, y) <= 1)"
         " OR (length(x) = 1 AND starts_with(y, x)) OR (length(y) = 1 AND starts_with(x, y))"
+        # M. is unified to MUHAMMAD, but may stand for any name in M (MAHESA, MELINDA).
+        " OR (x = 'MUHAMMAD' AND left(y, 1) = 'M') OR (y = 'MUHAMMAD' AND left(x, 1) = 'M')"
     )
 
     def found(a: str, b: str) -> str:

@@ -167,9 +167,15 @@ def _comparisons() -> list[dict[str, Any]]:
                     "Jaro-Winkler >= 0.85, or a short name one edit away",
                 ),
                 _level(
+                    "list_has_all(string_split(name_norm_l, ' '), string_split(name_norm_r, ' '))"
+                    " OR list_has_all(string_split(name_norm_r, ' '), "
+                    "string_split(name_norm_l, ' '))",
+                    "Every word of one name in the other (a dropped word, a mononym)",
+                ),
+                _level(
                     "length(name_long_l) >= 4 AND name_long_l = name_long_r"
                     " AND left(name_norm_l, 1) = left(name_norm_r, 1)",
-                    "Same longest word (initials, a dropped word, a mononym)",
+                    "Same longest word (initials)",
                 ),
                 _else(),
             ],

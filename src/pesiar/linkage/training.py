@@ -48,7 +48,8 @@ PRIORS: dict[str, dict[str, tuple[float, float]]] = {
         "Same words in another order": (0.01, 1e-6),
         "Jaro-Winkler >= 0.92": (0.07, 2e-3),
         "Jaro-Winkler >= 0.85, or a short name one edit away": (0.04, 2e-2),
-        "Same longest word (initials, a dropped word, a mononym)": (0.02, 1e-3),
+        "Every word of one name in the other (a dropped word, a mononym)": (0.02, 1e-3),
+        "Same longest word (initials)": (0.01, 1e-3),
         "All other comparisons": (0.01, 0.977),
     },
     "birth_nik": {
