@@ -7,9 +7,7 @@ the run ends DONE, every living resident gets one status, no card is linked twic
 run says which training path it took. A run that fails anyway ends FAILED with one line.
 """
 
-import csv
 import itertools
-import random
 from datetime import date, timedelta
 
 import duckdb
@@ -19,6 +17,7 @@ from django.core.management.base import CommandError
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
+from linkage_world import VILLAGES, registers, write
 from pesiar.linkage import pipeline
 from pesiar.linkage.models import LinkRun
 from pesiar.linkage.pipeline import MapFailed, run_map
@@ -27,9 +26,6 @@ from pesiar.registers.services import import_register
 
 pytestmark = pytest.mark.django_db
 
-VILLAGES = ("15.02.05.1002", "15.71.10.1004", "15.01.01.1004")
-GIVEN = ("SUPARMI", "JUNAIDI", "SITI", "AHMAD", "NUR", "RINA", "BUDI", "DEWI", "AGUS", "YANTI")
-FAMILY = ("AMINAH", "SAPUTRA", "HASANAH", "RAHMAN", "LESTARI", "SURYADI", "WATI", "HIDAYAT")
 AS_OF = itertools.count()
 HYPOTHESIS = settings(
     max_examples=3,
@@ -42,70 +38,6 @@ HYPOTHESIS = settings(
 @pytest.fixture(autouse=True)
 def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
-
-
-def registers(
-    seed: int,
-    *,
-    people: int = 200,
-    villages: int = 1,
-    stage2: str = "mixed",  # "none": every card has its NIK; "only": no card has one right
-    nik_blank: bool = False,
-    one_sex: bool = False,
-    same_birth: bool = False,
-    mononyms: bool = False,
-    strangers: bool = False,  # the membership file holds none of the residents
-    registered: float = 0.7,
-):
-    """Rows of a population and a membership file of that shape."""
-    rng = random.Random(seed)
-    residents, cards = [], []
-    for i in range(people):
-        village = VILLAGES[i % villages]
-        sex = "P" if one_sex else rng.choice("LP")
-        birth = date(1940, 1, 1) + timedelta(rng.randrange(25000))
-        birth = date(1980, 1, 1) if same_birth else birth
-        serial = 1 + i
-        nik = build(village[:8], birth, sex, serial)
-        kk = f"{village.replace('.', '')[:6]}0101{1000 + i // 4:06d}"
-        name = rng.choice(GIVEN) if mononyms else f"{rng.choice(GIVEN)} {rng.choice(FAMILY)}"
-        residents.append([nik, kk, name, sex, birth.strftime("%d-%m-%Y"), village])
-        if strangers or rng.random() >= registered:
-            continue
-        card_nik = "" if nik_blank else nik
-        if stage2 == "only" and not nik_blank:
-            card_nik = nik[:-4] + f"{(serial + 5000) % 10000:04d}"  # a wrong serial
-        elif stage2 == "mixed" and rng.random() < 0.15:
-            card_nik = ""
-        cards.append([card_nik, name, sex, birth.strftime("%d/%m/%Y"), kk, village])
-    if strangers:
-        for i in range(max(people // 2, 1)):
-            birth = date(1950, 1, 1) + timedelta(rng.randrange(20000))
-            sex = rng.choice("LP")
-            nik = build("15.03.01", birth, sex, 1 + i)
-            name = f"{rng.choice(GIVEN)} {rng.choice(FAMILY)}"
-            cards.append([nik, name, sex, birth.strftime("%d/%m/%Y"), "", "15.03.01.1001"])
-    return residents, cards
-
-
-def write(tmp_path, residents, cards):
-    population = tmp_path / f"population-{next(AS_OF)}.csv"
-    with population.open("w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["NIK", "NO_KK", "NAMA_LGKP", "JENIS_KLMIN", "TGL_LHR", "KODE_DESA"])
-        out.writerows(residents)
-    membership = tmp_path / f"membership-{next(AS_OF)}.csv"
-    with membership.open("w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(
-            [
-                *("NOKA", "NIK", "NAMA", "JENIS_KELAMIN", "TGL_LAHIR", "NO_KK", "KODE_DESA"),
-                *("SEGMEN", "KELAS", "STATUS_PESERTA"),
-            ]
-        )
-        for i, card in enumerate(cards):
-            out.writerow([f"{1_000_000_000 + i * 7:013d}", *card, "PBPU", "3", "AKTIF"])
-    return population, membership
 
 
 def mapped(tmp_path, residents, cards) -> LinkRun:
@@ -212,3 +144,40 @@ def test_model_is_reused_then_retrained_on_request(tmp_path):
     retrained = run_map(second.as_of, retrain=True)
     assert retrained.parameters["training"]["path"] in ("trained", "partly fixed")
     assert "retrained on request" in retrained.parameters["training"]["notes"]
+
+
+def test_twins_card_with_the_other_twins_nik_goes_to_its_owner(tmp_path):
+    residents, cards = registers(13, people=240, villages=2, registered=0.8)
+    # Twins: one KK, one birth date, NIKs one serial apart; A's card carries B's NIK.
+    birth = date(1990, 3, 4)
+    village = VILLAGES[0]
+    kk = f"{village.replace('.', '')[:6]}0101999999"
+    nik_a, nik_b = (build(village[:8], birth, "P", serial) for serial in (8001, 8002))
+    for nik, name in ((nik_a, "SITI AMINAH"), (nik_b, "SITI RAHMAH")):
+        residents.append([nik, kk, name, "P", birth.strftime("%d-%m-%Y"), village])
+    cards.append([nik_b, "SITI AMINAH", "P", birth.strftime("%d/%m/%Y"), kk, village])
+    cards.append([nik_b, "SITI RAHMAH", "P", birth.strftime("%d/%m/%Y"), kk, village])
+    run = mapped(tmp_path, residents, cards)
+    links = dict(
+        duckdb.sql(
+            f"SELECT nik, noka FROM read_parquet('{run.links_file}') WHERE nik IN (?, ?)",
+            params=[nik_a, nik_b],
+        ).fetchall()
+    )
+    card_a, card_b = (f"{1_000_000_000 + i * 7:013d}" for i in (len(cards) - 2, len(cards) - 1))
+    assert links == {nik_a: card_a, nik_b: card_b}
+    assert run.counts["nik_matches_names_clash"] >= 1
+
+
+def test_heaps_on_one_birth_date_are_counted_and_capped(tmp_path, monkeypatch):
+    from pesiar.linkage import blocking
+
+    residents, cards = registers(17, people=300, same_birth=True, stage2="only")
+    uncapped = mapped(tmp_path, residents, cards)
+    monkeypatch.setattr(blocking, "BLOCK_MAX_PAIRS", 50)
+    capped = run_map(uncapped.as_of, retrain=True)
+    assert capped.status == LinkRun.Status.DONE
+    blocking = capped.parameters["training"]["blocking"]
+    assert "birth_date+sex+district" in blocking["skipped_blocks"]
+    assert capped.counts["compared_pairs"] < uncapped.counts["compared_pairs"]
+    assert sum(blocking["pairs_by_rule"].values()) >= capped.counts["compared_pairs"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 # Academic degrees and diplomas, as typed with dots (S.PD, S.E., A.MD, M.KES ...).
 _DEGREE = (
-    r"(S|A|M|D[1-4])\.("
+    r"(?:(S|A|M|D[1-4])\.("
     r"PD|PDI|E|KOM|H|T|SOS|AG|KEP|KEB|KM|SI|FARM|IP|P|KED|PSI|HUT|PT|MD|MA|MK|KES|M|SC|"
     r"AK|GZ|TR|STAT|HUM|IKOM|KEU|HI|THI|SY|FIL|SN|DS|ARS|TP|PI|IK|PKP|PWK|KG|KH"
     r")(\.[A-Z]{1,4})*\.?"
+    r"|AMD\.[A-Z]{2,4}\.?)"  # AMD.KEP, AMD.KEB: a diploma typed without its first dot
 )
 # Honorifics that stand before the name (checked only at its start, dots already gone).
 _TITLES = r"H|HJ|HJH|HAJI|HAJJAH|DR|DRS|DRA|IR|PROF|KH|UST|USTADZ|USTAZ|USTADZAH|USTAZAH"
@@ -54,7 +55,8 @@ def normalised_name_sql(column: str) -> str:
     """SQL for the normalised form of the name in `column` (an SQL expression).
 
     Upper case; everything after a comma dropped; apostrophes dropped; other
-    non-letters to spaces; degrees and leading titles removed; MUHAMMAD's variants,
+    non-letters to spaces; degrees, leading titles and a BIN/BINTI patronym removed;
+    MUHAMMAD's variants,
     SITY, ACHMAD and ABD. unified; single spaces. NULL when nothing is left.
     """
     s = f"upper(CAST({column} AS VARCHAR))"
@@ -65,6 +67,8 @@ def normalised_name_sql(column: str) -> str:
     s = f"regexp_replace({_spaced(s)}, {_sql_string(f' {_DEGREE} ')}, ' ', 'g')"
     s = _squeeze(f"replace({s}, '.', ' ')")
     s = f"regexp_replace({s}, {_sql_string(f'^(({_TITLES}) )+')}, '')"
+    # A patronym (SUPARMI BINTI KASIM): the father's name is not the person's.
+    s = f"regexp_replace({s}, '^(.+?) (BIN|BINTI|BT|BTE) .*$', '\\1')"
     s = _word_sub(s, _MUHAMMAD, "MUHAMMAD")
     for pattern, replacement in _WORDS:
         s = _word_sub(s, pattern, replacement)
@@ -81,3 +85,46 @@ def compact_name_sql(normalised: str) -> str:
     for old, new in (("OE", "U"), ("DJ", "J"), ("TJ", "C")):
         s = f"replace({s}, '{old}', '{new}')"
     return f"nullif({s}, '')"
+
+
+# Two words are the same word when equal, an initial of each other (M. = MUHAMMAD is
+# already unified), or one keying slip apart (Jaro-Winkler at least this, or one edit
+# in words of four letters or more: FTRIANI = FITRIANI).
+WORD_AGREES = 0.9
+# Share of the shorter name's words found in the other name below which two names
+# clearly disagree: SITI AMINAH and SITI RAHMAH (0.5) are sisters, not one person.
+NAMES_CLASH = 0.75
+
+
+def _words(expr: str) -> str:
+    return f"string_split({expr}, ' ')"
+
+
+def name_agreement_sql(left: str, right: str) -> str:
+    """SQL for how well two normalised names (SQL expressions) agree, from 0 to 1.
+
+    1 when their compact forms are equal (NURHASANAH = NUR HASANAH); otherwise the share
+    of the shorter name's words that have a match among the other name's words, in any
+    order (a dropped or swapped word keeps the share at 1, a different given name of a
+    sibling halves a two-word name). NULL when either name is NULL.
+    """
+    word_match = (
+        f"x = y OR jaro_winkler_similarity(x, y) >= {WORD_AGREES}"
+        " OR (least(length(x), length(y)) >= 4 AND damerau_levenshtein(x, y) <= 1)"
+        " OR (length(x) = 1 AND starts_with(y, x)) OR (length(y) = 1 AND starts_with(x, y))"
+        # M. is unified to MUHAMMAD, but may stand for any name in M (MAHESA, MELINDA).
+        " OR (x = 'MUHAMMAD' AND left(y, 1) = 'M') OR (y = 'MUHAMMAD' AND left(x, 1) = 'M')"
+    )
+
+    def found(a: str, b: str) -> str:
+        return (
+            f"list_count(list_filter({_words(a)}, lambda x: "
+            f"list_bool_or(list_transform({_words(b)}, lambda y: {word_match}))))"
+        )
+
+    shorter = f"least(len({_words(left)}), len({_words(right)}))"
+    return (
+        f"CASE WHEN {left} IS NULL OR {right} IS NULL THEN NULL "
+        f"WHEN {compact_name_sql(left)} = {compact_name_sql(right)} THEN 1.0 "
+        f"ELSE least(1.0, greatest({found(left, right)}, {found(right, left)}) / {shorter}) END"
+    )

@@ -29,14 +29,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from pesiar.coverage.services import indicator_table, store_indicators
-from pesiar.linkage import names
+from pesiar.linkage import names, rates
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 from pesiar.registers.models import Snapshot
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-# Jaro-Winkler similarity of normalised names above which two records name one person.
-NAME_AGREES = 0.85
 
 
 class MapError(ValueError):
@@ -124,45 +122,53 @@ def load_inputs(
 
 
 def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Table `links` from the NIK join.
+    """Table `links` from the NIK join, as an assignment.
 
-    A mistyped NIK can be another resident's real NIK (a sibling born the same day differs in
-    the serial). So an exact NIK is taken only when the birth date or the name agrees too;
-    otherwise the pair is left for the probabilistic stage. Among several participants on one
-    NIK, the one that agrees best is taken, then the active one, then the first line.
+    A mistyped NIK can be another resident's real NIK (a twin born the same day differs
+    only in the serial). So the names of every NIK pair are compared (`names.
+    name_agreement_sql`): a pair whose names clearly disagree is left to the probabilistic
+    stage, which can link the card to the sibling it belongs to; otherwise the pair needs
+    the birth date or the name to agree. Each resident takes at most one card (each card
+    has one NIK, so at most one resident): the best-agreeing one, by birth date, then name
+    agreement, then active status, then the first line.
     """
-    resident_name = names.normalised_name_sql("r_name")
-    participant_name = names.normalised_name_sql("p_name")
     con.execute(
         f"""
         CREATE TEMP TABLE nik_pairs AS
-        SELECT *,
-               CASE WHEN same_birth THEN true  -- names compared only where the dates differ
-                    ELSE coalesce(jaro_winkler_similarity({resident_name}, {participant_name}),
-                                  0) >= {NAME_AGREES} END AS same_name
+        SELECT *, coalesce(agreement >= {names.NAMES_CLASH}, false) AS same_name,
+               coalesce(agreement < {names.NAMES_CLASH}, false) AS names_clash
         FROM (
-            SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active, r.name AS r_name,
-                   p.name AS p_name, coalesce(p.birth_date = r.birth_date, false) AS same_birth
-            FROM residents r JOIN participants p ON p.nik = r.nik
+            SELECT *, {names.name_agreement_sql("r_norm", "p_norm")} AS agreement,
+                   coalesce(jaro_winkler_similarity(r_norm, p_norm), 0) AS similarity
+            FROM (
+                SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active,
+                       {names.normalised_name_sql("r.name")} AS r_norm,
+                       {names.normalised_name_sql("p.name")} AS p_norm,
+                       coalesce(p.birth_date = r.birth_date, false) AS same_birth
+                FROM residents r JOIN participants p ON p.nik = r.nik
+            )
         );
         CREATE TEMP TABLE links AS
         SELECT rid,
-               arg_max(pid, same_birth::INT * 4 + same_name::INT * 2 + active::INT
-                            - pid / 1e15) AS pid,
+               arg_max(pid, (same_birth::INT * 4 + same_name::INT * 2 + active::INT) * 4
+                            + coalesce(agreement, 0) * 2 + similarity - pid / 1e15) AS pid,
                'EXACT' AS method, 1.0::DOUBLE AS probability
-        FROM nik_pairs WHERE same_birth OR same_name GROUP BY rid;
+        FROM nik_pairs WHERE NOT names_clash AND (same_birth OR same_name) GROUP BY rid;
         """
     )
-    links, pairs, disagreeing = con.execute(
+    links, pairs, disagreeing, clash = con.execute(
         """
         SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM nik_pairs),
-               (SELECT count(*) FROM nik_pairs WHERE NOT (same_birth OR same_name))
+               (SELECT count(*) FROM nik_pairs
+                WHERE names_clash OR NOT (same_birth OR same_name)),
+               (SELECT count(*) FROM nik_pairs WHERE names_clash)
         """
     ).fetchall()[0]
     return {
         "exact_links": links,
         "participants_sharing_a_nik": pairs - links - disagreeing,
         "nik_matches_disagreeing": disagreeing,
+        "nik_matches_names_clash": clash,
     }
 
 
@@ -341,6 +347,14 @@ def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     )
 
 
+def store_rates(con: duckdb.DuckDBPyConnection, run: LinkRun, as_of: date) -> dict[str, int]:
+    """Linkage rates by sex x age band and by village, kept with the run."""
+    stored = rates.count_groups(con, as_of)
+    run.parameters["linkage_rates"] = stored
+    run.parameters["linkage_summary"] = rates.summary(stored)
+    return {"villages_far_below": len(run.parameters["linkage_summary"]["flagged_villages"])}
+
+
 def run_map(
     as_of: date,
     *,
@@ -380,6 +394,7 @@ def run_map(
                 lambda: stage_probabilistic(con, run, out, upper, lower, retrain),
             ),
             ("status", lambda: statuses(con, out)),
+            ("rates", lambda: store_rates(con, run, as_of)),
         ]
         for name, step in steps:
             step_name = name

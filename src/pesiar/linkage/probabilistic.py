@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from pesiar.linkage import blocking
 from pesiar.linkage import training as robust
 from pesiar.linkage.names import compact_name_sql, normalised_name_sql
 
@@ -84,6 +85,10 @@ def _prepare_sql(source: str, id_column: str, target: str) -> str:
             SELECT
                 unique_id, nik, kk, name_norm,
                 {compact_name_sql("name_norm")} AS name_compact,
+                array_to_string(list_sort(string_split(name_norm, ' ')), ' ') AS name_sorted,
+                list_reduce(string_split(name_norm, ' '),
+                            lambda a, b: CASE WHEN length(b) > length(a) THEN b ELSE a END)
+                    AS name_long,
                 sex, birth_date,
                 year(birth_date) AS birth_year,
                 village,
@@ -119,6 +124,7 @@ def _comparisons() -> list[dict[str, Any]]:
     """
     jw_norm = "jaro_winkler_similarity(name_norm_l, name_norm_r)"
     jw_compact = "jaro_winkler_similarity(name_compact_l, name_compact_r)"
+    jw_sorted = "jaro_winkler_similarity(name_sorted_l, name_sorted_r)"
     # Jaro-Winkler is harsh on short names (ADE/AE, RINI/RNI): allow one edit there.
     one_edit_short = (
         "(least(length(name_compact_l), length(name_compact_r)) <= 6"
@@ -150,10 +156,26 @@ def _comparisons() -> list[dict[str, Any]]:
                 _level("name_norm_l IS NULL OR name_norm_r IS NULL", "name is NULL", null=True),
                 _level("name_norm_l = name_norm_r", "Exact match on normalised name"),
                 _level("name_compact_l = name_compact_r", "Exact match on compact name"),
-                _level(f"{jw_norm} >= 0.92 OR {jw_compact} >= 0.92", "Jaro-Winkler >= 0.92"),
+                _level("name_sorted_l = name_sorted_r", "Same words in another order"),
                 _level(
-                    f"{jw_norm} >= 0.85 OR {jw_compact} >= 0.85 OR {one_edit_short}",
+                    f"{jw_norm} >= 0.92 OR {jw_compact} >= 0.92 OR {jw_sorted} >= 0.92",
+                    "Jaro-Winkler >= 0.92",
+                ),
+                _level(
+                    f"{jw_norm} >= 0.85 OR {jw_compact} >= 0.85 OR {jw_sorted} >= 0.85"
+                    f" OR {one_edit_short}",
                     "Jaro-Winkler >= 0.85, or a short name one edit away",
+                ),
+                _level(
+                    "list_has_all(string_split(name_norm_l, ' '), string_split(name_norm_r, ' '))"
+                    " OR list_has_all(string_split(name_norm_r, ' '), "
+                    "string_split(name_norm_l, ' '))",
+                    "Every word of one name in the other (a dropped word, a mononym)",
+                ),
+                _level(
+                    "length(name_long_l) >= 4 AND name_long_l = name_long_r"
+                    " AND left(name_norm_l, 1) = left(name_norm_r, 1)",
+                    "Same longest word (initials)",
                 ),
                 _else(),
             ],
@@ -210,32 +232,20 @@ def _comparisons() -> list[dict[str, Any]]:
     ]
 
 
-# Candidate pairs to score (OR-ed; Splink scores each pair once). Birth date alone
-# would not do: registers heap people on placeholder dates (01-06, 01-07, 31-12 ...),
-# so it is always paired with something that splits such heaps.
-PREDICTION_BLOCKING = (
-    ("kk",),
-    ("birth_date", "sex", "district"),
-    ("birth_date", "name_key"),  # first 4 letters of the compact name: moved away
-    ("nik_head",),  # region + birth date coded in the NIK: a wrong birth date field
-    ("nik_tail", "regency"),  # birth date + serial in the NIK: a typo in its region
-    ("name_compact", "village"),
-    ("name_compact", "birth_year"),
-)
 # Rules whose pairs mix matches and non-matches, for expectation maximisation.
 TRAINING_BLOCKING = (("birth_date",), ("name_compact",))
 # Near-certain matches, for the prior.
 _PRIOR_RULES = (("name_compact", "birth_date", "sex"), ("nik", "birth_year"))
 
 
-def _settings(seed: int) -> Any:
-    from splink import SettingsCreator, block_on
+def _settings(seed: int, capped: list[int] | None = None) -> Any:
+    from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
         comparisons=_comparisons(),
-        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in PREDICTION_BLOCKING],
+        blocking_rules_to_generate_predictions=blocking.prediction_rules(capped or []),
         retain_matching_columns=True,  # keeps gamma_name for the accept rule
         retain_intermediate_calculation_columns=False,
         max_iterations=25,
@@ -388,11 +398,14 @@ def link_probabilistic(
             0, 0, 0, seconds, model_path, {}, {"path": "nothing to link"}, {}
         )
 
+    started = time.perf_counter()
+    blocks = blocking.cap_blocks(con, _LEFT, _RIGHT)
+    seconds["count"] = time.perf_counter() - started
     with _quiet_splink():
         db_api = DuckDBAPI(connection=con)
         left = db_api.register(_LEFT, dataset_display_name=_LEFT_NAME)
         right = db_api.register(_RIGHT, dataset_display_name=_RIGHT_NAME)
-        linker = Linker([left, right], _settings(seed), log_level=None)
+        linker = Linker([left, right], _settings(seed, blocks["capped"]), log_level=None)
         try:
             started = time.perf_counter()
             record = _train_or_reuse(con, linker, n_left, n_right, seed, reference, retrain)
@@ -425,7 +438,7 @@ def link_probabilistic(
         seconds=seconds,
         model_path=model_path,
         parameters=_parameters(model),
-        training=record.as_dict(),
+        training={**record.as_dict(), "blocking": blocks},
         sizes={"left": n_left, "right": n_right},
     )
 

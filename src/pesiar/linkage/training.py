@@ -45,9 +45,12 @@ PRIORS: dict[str, dict[str, tuple[float, float]]] = {
     "name": {
         "Exact match on normalised name": (0.80, 1e-4),
         "Exact match on compact name": (0.05, 1e-5),
-        "Jaro-Winkler >= 0.92": (0.08, 2e-3),
+        "Same words in another order": (0.01, 1e-6),
+        "Jaro-Winkler >= 0.92": (0.07, 2e-3),
         "Jaro-Winkler >= 0.85, or a short name one edit away": (0.04, 2e-2),
-        "All other comparisons": (0.03, 0.978),
+        "Every word of one name in the other (a dropped word, a mononym)": (0.02, 1e-3),
+        "Same longest word (initials)": (0.01, 1e-3),
+        "All other comparisons": (0.01, 0.977),
     },
     "birth_nik": {
         "Exact match on NIK": (0.90, 1e-7),

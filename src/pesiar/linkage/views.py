@@ -9,8 +9,9 @@ from django.views.decorators.http import require_http_methods
 
 from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import Role
-from pesiar.accounts.scoping import can_see_full_identifiers, mask_nik
-from pesiar.linkage.models import ReviewDecision, ReviewItem
+from pesiar.accounts.scoping import can_see_full_identifiers, get_scope, mask_nik
+from pesiar.linkage import rates
+from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 
 FIELDS = (
     ("nik", "NIK"),
@@ -93,5 +94,59 @@ def review_item(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": [(label, resident.get(k), participant.get(k)) for k, label in FIELDS],
             "earlier": earlier,
             "decisions": ReviewDecision.Decision.choices,
+        },
+    )
+
+
+# What the run page calls each training path (the run stores the English key).
+TRAINING_PATHS = {
+    "trained": _("trained on this data"),
+    "partly fixed": _("trained; levels the data could not estimate taken from the fallback"),
+    "reused": _("the model of an earlier run on the same regions, reused"),
+    "last model": _("too little data to train: the last trained model of these regions"),
+    "priors": _("too little data to train: the documented default model"),
+    "nothing to link": _("nothing left for the probabilistic stage"),
+}
+SEX_LABELS = {"L": _("Men"), "P": _("Women")}
+
+
+@login_required
+def run_list(request: HttpRequest) -> HttpResponse:
+    require_reviewer(request.user)
+    runs = list(LinkRun.objects.select_related("population", "membership")[:30])
+    log_request(request, rows=len(runs))
+    return render(request, "linkage/run_list.html", {"runs": runs})
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One run for officers: status (and the reason of a failure), what each stage
+    did, and the linkage rates of the user's regions."""
+    require_reviewer(request.user)
+    run = get_object_or_404(LinkRun, pk=pk)
+    scope = get_scope(request.user)
+
+    def regency_inside(code: str) -> bool:
+        return scope.contains(code) or any(c.startswith(code + ".") for c in scope.codes)
+
+    table = rates.table(run.parameters.get("linkage_rates"), scope.contains, regency_inside)
+    bands = [
+        (SEX_LABELS[sex], [r for r in table["bands"] if r["sex"] == sex]) for sex in rates.SEXES
+    ]
+    training = run.parameters.get("training") or {}
+    log_request(request, rows=len(table["villages"]))
+    return render(
+        request,
+        "linkage/run_detail.html",
+        {
+            "run": run,
+            "counts": run.counts,
+            "training": TRAINING_PATHS.get(training.get("path"), training.get("path")),
+            "training_notes": training.get("notes", []),
+            "fixed_levels": training.get("fixed_levels", []),
+            "rates": table,
+            "bands": bands,
+            "age_bands": rates.BANDS,
+            "villages": table["villages"][:50],
         },
     )

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from pesiar.demo.generator import calibration as cal
+from pesiar.demo.generator import hard
 from pesiar.demo.generator.files import format_dates, write_csv, write_parquet, write_xlsx
 from pesiar.demo.generator.noise import name_variant, nik_typo
 from pesiar.demo.generator.people import (
@@ -37,6 +38,7 @@ SEGMENT_TEXT = {
     BP: ("BP", "BUKAN PEKERJA"),
 }
 PPU_PN_TEXT = "PPU PN"
+NOISE_PROFILES = ("default", "hard")
 # Monthly premium a self-paying participant owes per class (Rp, 2024).
 PREMIUM = {1: 150_000, 2: 100_000, 3: 35_000}
 
@@ -256,8 +258,13 @@ def generate(
     out_dir: Path,
     as_of: date = cal.AS_OF,
     progress: Callable[[str], None] | None = None,
+    noise: str = "default",
 ) -> Scenario:
-    """Write the scenario's registers and ground truth under `out_dir`."""
+    """Write the scenario's registers and ground truth under `out_dir`.
+
+    `noise`: "default" (the calibrated profile) or "hard" (see `hard`)."""
+    if noise not in NOISE_PROFILES:
+        raise ValueError(f"noise profile must be one of {', '.join(NOISE_PROFILES)}, not {noise!r}")
     started = time.perf_counter()
     say = progress or (lambda _message: None)
     rng = np.random.default_rng(seed)
@@ -449,6 +456,10 @@ def generate(
         district6=district6,
         n_persons=n,
     )
+    if noise == "hard":
+        membership_table, participants_truth = hard.apply(
+            membership_table, participants_truth, seed, village_digits
+        )
     write_csv(membership_table, scenario.path("membership"))
     write_parquet(participants_truth, scenario.truth_path("participants"))
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pesiar.demo.generator import generate
 from pesiar.demo.generator.calibration import AS_OF
+from pesiar.demo.generator.scenario import NOISE_PROFILES
 
 
 class Command(BaseCommand):
@@ -20,8 +21,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as-of", type=date.fromisoformat, default=AS_OF, help="Snapshot date (YYYY-MM-DD)."
         )
+        parser.add_argument(
+            "--noise",
+            choices=NOISE_PROFILES,
+            default="default",
+            help="Noise profile of the membership extract: the calibrated default, or hard "
+            "(titles, BIN/BINTI, initials, word order, transposed and invalid NIKs, default "
+            "birth dates, moves, relatives' NIKs, two cards on one NIK).",
+        )
 
-    def handle(self, *args, population: int, seed: int, out: Path, as_of: date, **options):
+    def handle(
+        self,
+        *args,
+        population: int,
+        seed: int,
+        out: Path,
+        as_of: date,
+        noise: str = "default",
+        **options,
+    ):
         from rich.console import Console
 
         console = Console(file=self.stdout, stderr=False)
@@ -32,6 +50,7 @@ class Command(BaseCommand):
                     seed,
                     out,
                     as_of=as_of,
+                    noise=noise,
                     progress=lambda step: status.update(f"Generating: {step}"),
                 )
             except ValueError as exc:

@@ -2,6 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pesiar.linkage import rates
 from pesiar.linkage.pipeline import MapError, MapFailed, run_map
 
 
@@ -53,6 +54,8 @@ class Command(BaseCommand):
         training = run.parameters.get("training") or {}
         if training:
             say(f"model: {training.get('path')}" + "".join(f"; {n}" for n in training["notes"][:3]))
+        for line in rates.lines(run.parameters.get("linkage_rates")):
+            say(line)
         say(f"indicators for {c['regions']:,} regions")
         say("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items()))
         say(self.style.SUCCESS(f"map #{run.pk} of {as_of} done."))
