@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-import bench-map bench-sweep bench-monev clean
+.PHONY: install demo test lint bench bench-import bench-map bench-sweep bench-monev bench-field clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench-sweep: $(STAMP)
 
 bench-monev: $(STAMP)
 	$(BIN)/python bench/load_monev.py
+
+bench-field: $(STAMP)
+	$(BIN)/python bench/load_field.py --database sqlite
+	$(BIN)/python bench/load_field.py --database postgres
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info

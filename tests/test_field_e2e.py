@@ -101,12 +101,13 @@ def test_agent_registers_a_family_and_the_next_membership_snapshot_confirms_it(
     assert form.status_code == 200
     members = [m for m in form.context["members"] if m["status"] == "NOT_REGISTERED"]
     assert len(members) == item.members_total
-    niks = [m["nik"] for m in members]
+    niks = [m["nik_shown"] for m in members]  # an agent sees them in full
+    tokens = [m["token"] for m in members]  # the form carries opaque ids, not NIKs
     # leaving a member out of a PBPU registration is refused, naming who is missing
     if len(niks) > 1:
         refused = client.post(
             reverse("field:register_family", args=[item.pk]),
-            {"nik": niks[:-1], "segment": "PBPU", "jkn_class": 3, "faskes_code": "10020101",
+            {"member": tokens[:-1], "segment": "PBPU", "jkn_class": 3, "faskes_code": "10020101",
              "client_id": "reg-0", "action": "submit"},
             follow=True,
         )  # fmt: skip
@@ -114,7 +115,7 @@ def test_agent_registers_a_family_and_the_next_membership_snapshot_confirms_it(
         assert not RegistrationRequest.objects.for_user(agent).filter(client_id="reg-0").exists()
     response = client.post(
         reverse("field:register_family", args=[item.pk]),
-        {"nik": niks, "segment": "PBPU", "jkn_class": 3, "faskes_code": "10020101",
+        {"member": tokens, "segment": "PBPU", "jkn_class": 3, "faskes_code": "10020101",
          "client_id": "reg-1", "action": "submit"},
     )  # fmt: skip
     assert response.status_code == 302, [str(m) for m in response.wsgi_request._messages]

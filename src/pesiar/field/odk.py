@@ -22,8 +22,10 @@ from django.utils import timezone
 from openpyxl import Workbook
 from pyxform.xls2xform import convert
 
+from pesiar.accounts.cells import csv_dict
 from pesiar.accounts.models import User
-from pesiar.accounts.scoping import can_see_full_identifiers, require_personal_access
+from pesiar.accounts.scoping import require_personal_access
+from pesiar.accounts.viewer import Viewer
 from pesiar.field import services
 from pesiar.field.models import Outcome, Source
 from pesiar.sweep.services import member_rows
@@ -90,7 +92,7 @@ def worklist_rows(user: User, code: str) -> list[dict[str, Any]]:
     members as text for pulldata."""
     families: OrderedDict[str, dict[str, Any]] = OrderedDict()
     items = services.worklist(user, village=code, state="OPEN")
-    for m in member_rows(items, full_identifiers=can_see_full_identifiers(user)):
+    for m in member_rows(items, Viewer.of(user)):
         family = families.get(m["kk"])
         if family is None:
             head = m["head_name"] or m["name"]
@@ -116,7 +118,7 @@ def write_form_files(user: User, code: str, target: Path | zipfile.ZipFile) -> i
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=WORKLIST_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(csv_dict(row) for row in rows)
     with tempfile.TemporaryDirectory() as tmp:
         xlsx = Path(tmp) / "form.xlsx"
         form_workbook().save(xlsx)

@@ -4,6 +4,7 @@ the work is in services.py and odk.py)."""
 import io
 import uuid
 import zipfile
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -13,18 +14,14 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import AccessKind
-from pesiar.accounts.scoping import (
-    can_see_full_identifiers,
-    get_scope,
-    mask_nik,
-    require_personal_access,
-)
+from pesiar.accounts.scoping import require_personal_access
+from pesiar.accounts.viewer import viewer_for
 from pesiar.field import services
 from pesiar.field.models import (
     ApiToken,
@@ -43,8 +40,13 @@ def _item_url(item_id: int) -> str:
 
 
 def _problems(request: HttpRequest, exc: services.FieldError) -> None:
-    for problem in exc.problems:
+    """The problems as messages, as the viewer may read them; logged, since they can name
+    people of the family."""
+    viewer = viewer_for(request)
+    for problem in viewer.texts(exc.problems):
         messages.error(request, problem)
+    if viewer.personal:
+        viewer.log_request(request, rows=len(exc.problems))
 
 
 # --- agent home -------------------------------------------------------------------------------
@@ -56,10 +58,10 @@ def home(request: HttpRequest) -> HttpResponse:
     require_personal_access(request.user)
     villages = Region.objects.filter(code__in=services.agent_villages(request.user))
     items = list(services.worklist(request.user, state="OPEN")[:200])
-    log_request(request, rows=len(items), full_identifiers=can_see_full_identifiers(request.user))
-    show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+    viewer = viewer_for(request)
+    viewer.log_request(request, rows=len(items))
     for item in items:
-        item.kk_shown = show(item.kk)
+        item.kk_shown = viewer.identifier(item.kk)
         item.url = _item_url(item.pk)
     return render(request, "field/home.html", {"villages": villages, "items": items})
 
@@ -118,7 +120,7 @@ def visit_add(request: HttpRequest, item_id: int) -> HttpResponse:
                 return redirect(_item_url(item.pk))
     else:
         form = VisitForm(initial={"date": timezone.localdate(), "client_id": uuid.uuid4()})
-    log_request(request, rows=1)
+    viewer_for(request).log_request(request, rows=1, identifiers=False)
     return render(
         request,
         "field/visit_form.html",
@@ -142,6 +144,23 @@ class RegistrationForm(forms.Form):
     )
     client_id = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
+    def __init__(self, *args: Any, family: list[dict[str, Any]] = (), **kwargs: Any) -> None:
+        """`family`: the members from the population register. Each checkbox carries an
+        opaque id made here (never the NIK), which `chosen_niks` turns back into NIKs."""
+        super().__init__(*args, **kwargs)
+        self.family = list(family)
+        self.by_token = {member_token(m["nik"]): m["nik"] for m in self.family}
+
+    def chosen_niks(self) -> list[str]:
+        """The NIKs of the ticked members (ids not of this family are left out)."""
+        tokens = self.data.getlist("member") if hasattr(self.data, "getlist") else []
+        return list(dict.fromkeys(self.by_token[t] for t in tokens if t in self.by_token))
+
+
+def member_token(nik: str) -> str:
+    """An opaque, stable id for a family member in a form (keyed with the site's secret)."""
+    return salted_hmac("pesiar.field.member", nik).hexdigest()[:20]
+
 
 @login_required
 def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
@@ -154,13 +173,8 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
     except services.FieldError as exc:
         _problems(request, exc)
         members = []
-    chosen = (
-        set(request.POST.getlist("nik"))
-        if request.method == "POST"
-        else {m["nik"] for m in members if m["status"] in ("NOT_REGISTERED", "")}
-    )
     if request.method == "POST":
-        form = RegistrationForm(request.POST)
+        form = RegistrationForm(request.POST, family=members)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -168,7 +182,7 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
                     request.user,
                     services.RegistrationInput(
                         kk=item.kk,
-                        niks=request.POST.getlist("nik"),
+                        niks=form.chosen_niks(),
                         segment=data["segment"],
                         jkn_class=data["jkn_class"],
                         faskes_code=data["faskes_code"],
@@ -183,23 +197,36 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Registration saved."))
                 return redirect("field:registration", pk=req.pk)
+        chosen = set(form.chosen_niks())
     else:
         pathway = "PBI_APBD" if "PBI_APBD" in item.pathways else "PBPU"
         form = RegistrationForm(
-            initial={"segment": pathway, "client_id": uuid.uuid4(), "jkn_class": 3}
+            initial={"segment": pathway, "client_id": uuid.uuid4(), "jkn_class": 3},
+            family=members,
         )
-    show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+        chosen = {m["nik"] for m in members if m["status"] in ("NOT_REGISTERED", "")}
+    viewer = viewer_for(request)
+    shown = []
     for m in members:
-        m["nik_shown"] = show(m["nik"])
-        m["checked"] = m["nik"] in chosen
-    log_request(request, rows=len(members), full_identifiers=can_see_full_identifiers(request.user))
+        shown.append(
+            {
+                "token": member_token(m["nik"]),
+                "name": m["name"],
+                "relation": m["relation"],
+                "status": m["status"],
+                "nik_shown": viewer.identifier(m["nik"]),
+                "birth_shown": viewer.birth_text(m["birth_date"]),
+                "checked": m["nik"] in chosen,
+            }
+        )
+    viewer.log_request(request, rows=len(members))
     return render(
         request,
         "field/register_form.html",
         {
             "item": item,
-            "kk": show(item.kk),
-            "members": members,
+            "kk": viewer.identifier(item.kk),
+            "members": shown,
             "form": form,
             "back": _item_url(item.pk),
         },
@@ -212,13 +239,13 @@ def registrations(request: HttpRequest) -> HttpResponse:
     rows = list(
         RegistrationRequest.objects.for_user(request.user).select_related("village", "agent")[:300]
     )
-    show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+    viewer = viewer_for(request)
     for r in rows:
-        r.kk_shown = show(r.kk)
-    log_request(request, rows=len(rows), full_identifiers=can_see_full_identifiers(request.user))
+        r.kk_shown = viewer.identifier(r.kk)
+    viewer.log_request(request, rows=len(rows))
     is_officer = services.can_make_batches(request.user)
     batches = list(ExportBatch.objects.for_user(request.user)[:50]) if is_officer else []
-    scope = get_scope(request.user)
+    scope = viewer.scope
     codes = (
         list(scope.codes)
         if not scope.national
@@ -245,16 +272,16 @@ def registration(request: HttpRequest, pk: int) -> HttpResponse:
             _problems(request, exc)
         return redirect("field:registration", pk=pk)
     people = services.registration_people(request.user, req)
-    show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+    viewer = viewer_for(request)
     for p in people:
-        p.nik_shown = show(p.nik)
-    log_request(request, rows=len(people), full_identifiers=can_see_full_identifiers(request.user))
+        p.nik_shown = viewer.identifier(p.nik)
+    viewer.log_request(request, rows=len(people))
     return render(
         request,
         "field/registration.html",
         {
             "req": req,
-            "kk": show(req.kk),
+            "kk": viewer.identifier(req.kk),
             "people": people,
             "item_url": _item_url(req.item_id) if req.item_id else "",
         },
@@ -291,12 +318,7 @@ def batch_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         path, rows = services.batch_file(request.user, pk, fmt)
     except services.NotFound as exc:
         raise Http404(str(exc)) from exc
-    log_request(
-        request,
-        rows=rows,
-        kind=AccessKind.EXPORT,
-        full_identifiers=can_see_full_identifiers(request.user),
-    )
+    viewer_for(request).log_request(request, rows=rows, kind=AccessKind.EXPORT)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
@@ -347,7 +369,7 @@ def events(request: HttpRequest) -> HttpResponse:
         form = EventForm(initial={"date": timezone.localdate(), "client_id": uuid.uuid4()})
         form.fields["village"].choices = choices
     rows = list(Event.objects.for_user(request.user).select_related("village", "agent")[:200])
-    log_request(request, rows=len(rows))
+    viewer_for(request).log_request(request, rows=len(rows), identifiers=False)
     return render(request, "field/events.html", {"rows": rows, "form": form if choices else None})
 
 
@@ -386,13 +408,7 @@ def odk_form(request: HttpRequest, code: str) -> HttpResponse:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         rows = odk.write_form_files(request.user, code, zf)
-    log_request(
-        request,
-        rows=rows,
-        kind=AccessKind.EXPORT,
-        region=code,
-        full_identifiers=can_see_full_identifiers(request.user),
-    )
+    viewer_for(request).log_request(request, rows=rows, kind=AccessKind.EXPORT, region=code)
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="pesiar-odk-{code}.zip"'
     return response

@@ -30,6 +30,7 @@ from pesiar.coverage.services import indicator_table, store_indicators
 from pesiar.linkage import names
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 from pesiar.registers.models import Snapshot
+from pesiar.registers.snapshots import snapshot_sql
 
 Progress = Callable[[str], None]
 # Jaro-Winkler similarity of normalised names above which two records name one person.
@@ -64,7 +65,7 @@ def load_inputs(
     """Tables `residents` (one per NIK, living or not) and `participants` (one per Noka)."""
     con.execute(
         f"""
-        CREATE TEMP TABLE pop AS SELECT * FROM read_parquet({_path(population.data_file)});
+        CREATE TEMP TABLE pop AS SELECT * FROM {snapshot_sql("population", population.as_of)};
         CREATE TEMP TABLE residents AS
         SELECT line AS rid, nik, kk, name, sex, birth_date, village_code,
                death_date IS NULL OR death_date > DATE '{as_of}' AS alive
@@ -72,7 +73,7 @@ def load_inputs(
         WHERE NOT list_contains(warnings, 'NIK_SHARED')
            OR line IN (SELECT min(line) FROM pop WHERE list_contains(warnings, 'NIK_SHARED')
                        GROUP BY nik);
-        CREATE TEMP TABLE mem AS SELECT * FROM read_parquet({_path(membership.data_file)});
+        CREATE TEMP TABLE mem AS SELECT * FROM {snapshot_sql("membership", membership.as_of)};
         CREATE TEMP TABLE participants AS
         SELECT line AS pid, noka, nik, kk, name, sex, birth_date, village_code, segment,
                class, status, inactive_reason, arrears_months, arrears_amount, employer_code

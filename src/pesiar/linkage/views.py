@@ -7,9 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import Role
-from pesiar.accounts.scoping import can_see_full_identifiers, mask_nik
+from pesiar.accounts.viewer import viewer_for
 from pesiar.linkage.models import ReviewDecision, ReviewItem
 
 FIELDS = (
@@ -35,19 +34,11 @@ def pending(user):
     return ReviewItem.objects.for_user(user).exclude(noka__in=list(decided))
 
 
-def shown(user, record: dict) -> dict:
-    record = dict(record)
-    for key in ("nik", "kk"):
-        if record.get(key) and not can_see_full_identifiers(user):
-            record[key] = mask_nik(record[key])
-    return record
-
-
 @login_required
 def review_list(request: HttpRequest) -> HttpResponse:
     require_reviewer(request.user)
     items = list(pending(request.user).select_related("run")[:200])
-    log_request(request, rows=len(items))
+    viewer_for(request).log_request(request, rows=len(items), identifiers=False)
     return render(request, "linkage/review_list.html", {"items": items})
 
 
@@ -60,15 +51,18 @@ def review_item(request: HttpRequest, pk: int) -> HttpResponse:
         decision = request.POST.get("decision")
         if decision not in ReviewDecision.Decision.values:
             return HttpResponse(status=400)
-        ReviewDecision.objects.for_user(request.user).filter(
-            resident_nik=item.resident_nik, noka=item.noka
-        ).delete()
-        ReviewDecision.objects.create(
+        # one decision per pair, wherever it was decided before (a participant registered in
+        # another village makes the same pair appear in two scopes): the item is in scope
+        ReviewDecision.objects.unscoped(
+            reason="one decision per pair; the item decided is in the user's scope"
+        ).update_or_create(
             resident_nik=item.resident_nik,
             noka=item.noka,
-            village_code=item.village_code,
-            decision=decision,
-            decided_by=request.user,
+            defaults={
+                "village_code": item.village_code,
+                "decision": decision,
+                "decided_by": request.user,
+            },
         )
         following = pending(request.user).exclude(pk=item.pk).first()
         if following is not None:
@@ -80,11 +74,9 @@ def review_item(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("decided_by")
         .first()
     )
-    log_request(request, rows=1, full_identifiers=can_see_full_identifiers(request.user))
-    resident, participant = (
-        shown(request.user, item.resident),
-        shown(request.user, item.participant),
-    )
+    viewer = viewer_for(request)
+    viewer.log_request(request, rows=1)
+    resident, participant = viewer.record(item.resident), viewer.record(item.participant)
     return render(
         request,
         "linkage/review_item.html",

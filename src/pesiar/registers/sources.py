@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pesiar.registers.limits import ImportLimitError, check_rows, check_uncompressed, import_limits
 from pesiar.registers.schema import REGISTERS, VILLAGE_PARTS, Kind, Register, header_key
 
 DELIMITERS = (",", ";", "\t")
@@ -133,6 +134,10 @@ def open_source(path: Path, staging: Path) -> Source:
             raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
         return Source(path, path, "parquet", header)
     if fmt == "xlsx":
+        try:
+            check_uncompressed(path)
+        except ImportLimitError as exc:
+            raise SourceError(str(exc)) from exc
         return xlsx_to_csv(path, staging / "source.csv")
 
     encoding = detect_encoding(path)
@@ -153,6 +158,14 @@ def open_source(path: Path, staging: Path) -> Source:
             f"{path}: line 1 is a header ({', '.join(header)}) but no data rows follow"
         )
     return Source(path, readable, "csv", header, delimiter=delimiter, encoding=encoding)
+
+
+def _too_many(path: Path) -> str:
+    try:
+        check_rows(path, import_limits()["MAX_ROWS"] + 1)
+    except ImportLimitError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    return ""
 
 
 def check_header(path: Path, header: list[str], where) -> None:
@@ -207,6 +220,7 @@ def xlsx_to_csv(path: Path, out: Path) -> Source:
     try:
         header: list[str] | None = None
         data_rows = 0
+        max_rows = import_limits()["MAX_ROWS"]
         for ws in wb.worksheets:
             rows = ws.iter_rows(values_only=True)
             with out.open("w", encoding="utf-8", newline="") as fh:
@@ -226,6 +240,8 @@ def xlsx_to_csv(path: Path, out: Path) -> Source:
                         continue
                     if not any(c.strip() for c in cells):
                         continue
+                    if data_rows >= max_rows:
+                        raise SourceError(f"{path}: sheet {ws.title}: " + _too_many(path))
                     if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
                         extra = next(i for i in range(len(header), len(cells)) if cells[i].strip())
                         raise SourceError(

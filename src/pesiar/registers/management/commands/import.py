@@ -25,6 +25,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", action="store_true", help="End with one JSON line with the counts."
         )
+        parser.add_argument(
+            "--scope",
+            default="",
+            metavar="CODE",
+            help="The region the file covers (rows outside it are rejected); default nation-wide.",
+        )
 
     def handle(
         self,
@@ -59,7 +65,13 @@ class Command(BaseCommand):
 
             try:
                 result = import_register(
-                    kind, file, as_of, mapping_file=mapping, replace=replace, progress=progress
+                    kind,
+                    file,
+                    as_of,
+                    mapping_file=mapping,
+                    replace=replace,
+                    scope=options["scope"],
+                    progress=progress,
                 )
             except RegisterImportError as exc:
                 raise CommandError(str(exc)) from exc
