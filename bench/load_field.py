@@ -121,7 +121,7 @@ from pesiar.field.models import ApiToken
 from pesiar.sweep.models import WorklistItem
 villages = list(
     WorklistItem.objects.unscoped(reason="load test set-up")
-    .filter(village_id__startswith="15.02.", state="OPEN")
+    .filter(village__pk__startswith="15.02.", state="OPEN")
     .values_list("village_id", flat=True).distinct().order_by("village_id")[:{users}]
 )
 out = []
@@ -150,7 +150,15 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=3, help="server processes")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench" / "field")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: run the server
     args = parser.parse_args()
+    if args.serve:
+        import logging
+
+        # every 500 goes to the server log with its traceback
+        logging.getLogger("django.request").addHandler(logging.StreamHandler())
+        common.serve(args.serve, args.workers)
+        return 0
 
     work = (args.work / args.database).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -182,7 +190,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}/"
     log = (work / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, common.__file__, "--serve", str(port), "--workers", str(args.workers)],
+        [sys.executable, __file__, "--serve", str(port), "--workers", str(args.workers)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

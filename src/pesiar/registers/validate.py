@@ -376,7 +376,7 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
         )
         # a row of another region is never imported by someone responsible for this one
         check.problem(
-            f"{known} AND NOT in_import_scope({dotted})",
+            f"{dotted} IS NOT NULL AND NOT in_import_scope({dotted})",
             "OUT_OF_SCOPE",
             message(f"{h}: village ", dotted, " lies outside the region this file is imported for"),
             severity=ERROR,
