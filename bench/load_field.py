@@ -118,7 +118,12 @@ SETUP = """
 import json, sys
 from pesiar.accounts.models import Scope, User, Role
 from pesiar.field.models import ApiToken
+from pesiar.field.models import RegistrationRequest
 from pesiar.sweep.models import WorklistItem
+# a fresh start: the registrations of an earlier run would all answer 409
+RegistrationRequest.objects.unscoped(reason="load test set-up").filter(
+    agent__username__startswith="load-agent-"
+).delete()
 villages = list(
     WorklistItem.objects.unscoped(reason="load test set-up")
     .filter(village__pk__startswith="15.02.", state="OPEN")
@@ -136,9 +141,50 @@ print(len(out), "agents")
 """
 
 
+def serve(port: int, workers: int) -> None:
+    """The server as load_monev.py runs it (Django's threaded WSGI server, pre-forked), here
+    without importing locust (whose gevent would patch the server's threads), and with every
+    500 written to the server log with its traceback."""
+    import logging
+    import signal
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pesiar.settings")
+    import django
+
+    django.setup()
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    logging.getLogger("django.request").addHandler(logging.StreamHandler())
+    server = ThreadedWSGIServer(("127.0.0.1", port), WSGIRequestHandler)
+    server.set_app(get_wsgi_application())
+    children = []
+    for _ in range(workers - 1):
+        pid = os.fork()
+        if pid == 0:
+            children = []
+            break
+        children.append(pid)
+
+    def stop(*_args) -> None:
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            os.waitpid(pid, 0)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    server.serve_forever()
+
+
 def main() -> int:
+    if "--serve" in sys.argv:
+        at = sys.argv.index("--serve")
+        workers = sys.argv[sys.argv.index("--workers") + 1] if "--workers" in sys.argv else "3"
+        serve(int(sys.argv[at + 1]), int(workers))
+        return 0
     sys.path.insert(0, str(Path(__file__).parent))
-    import load_monev as common  # the server and orchestration helpers
+    import load_monev as common  # the orchestration helpers (build, summarise, ...)
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--users", type=int, default=20)
@@ -150,15 +196,7 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=3, help="server processes")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench" / "field")
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: run the server
     args = parser.parse_args()
-    if args.serve:
-        import logging
-
-        # every 500 goes to the server log with its traceback
-        logging.getLogger("django.request").addHandler(logging.StreamHandler())
-        common.serve(args.serve, args.workers)
-        return 0
 
     work = (args.work / args.database).resolve()
     work.mkdir(parents=True, exist_ok=True)
