@@ -16,6 +16,7 @@ from pesiar.accounts.services import ensure_user
 from pesiar.coverage.models import Indicator
 from pesiar.demo.generator import generate
 from pesiar.field.models import PersonStatus, RegistrationRequest, RequestStatus, Visit
+from pesiar.field.services import family_from_registers
 from pesiar.linkage.pipeline import run_map
 from pesiar.registers.services import import_register
 from pesiar.sweep.models import WorklistItem
@@ -156,7 +157,7 @@ def test_agent_registers_a_family_and_the_next_membership_snapshot_confirms_it(
         reader = csv.DictReader(src)
         fields = reader.fieldnames
         rows = list(reader)
-    people = {m["nik"]: m for m in members}
+    people = {m["nik"]: m for m in family_from_registers(item.kk)}
     for n, nik in enumerate(niks):
         m = people[nik]
         rows.append(
