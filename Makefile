@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-import bench-xlsx bench-map bench-sweep bench-monev bench-campaigns clean
+.PHONY: install demo test lint bench bench-import bench-xlsx bench-map bench-sweep bench-monev bench-campaigns bench-field clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-monev: $(STAMP)
 
 bench-campaigns: $(STAMP)
 	$(BIN)/python bench/campaigns.py
+bench-field: $(STAMP)
+	$(BIN)/python bench/load_field.py --database sqlite
+	$(BIN)/python bench/load_field.py --database postgres
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info

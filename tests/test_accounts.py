@@ -26,7 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from pesiar.accounts import checks
-from pesiar.accounts.audit import log_access, log_request, read_personal, reveal
+from pesiar.accounts.audit import log_access
 from pesiar.accounts.models import AccessKind, AccessLog, AppendOnlyError, Role, Scope, User
 from pesiar.accounts.scoping import (
     ScopedManager,
@@ -34,12 +34,11 @@ from pesiar.accounts.scoping import (
     can_see_full_identifiers,
     can_see_personal,
     get_scope,
-    identifier_sql,
-    mask_nik,
     scope_sql,
     visible_regions,
 )
 from pesiar.accounts.services import create_user
+from pesiar.accounts.viewer import Viewer, mask_identifier, viewer_for
 from pesiar.demo import services as demo
 from pesiar.regions.models import Region, is_within
 from pesiar.regions.services import load_regions
@@ -317,7 +316,8 @@ def test_scope_sql_keeps_duckdb_queries_inside_the_scope(users, name):
     if can_see_personal(user):
         where, params = scope_sql(user, "village_code", personal=True)
         niks = con.execute(
-            f"SELECT {identifier_sql(user, 'nik')} FROM people WHERE {where} ORDER BY 1", params
+            f"SELECT {Viewer.of(user).identifier_sql('nik')} FROM people WHERE {where} ORDER BY 1",
+            params,
         ).fetchall()
         full = can_see_full_identifiers(user)
         assert all(("*" in n) != full for (n,) in niks)
@@ -341,14 +341,14 @@ def test_scope_sql_works_on_django_cursors_and_refuses_odd_column_names(rows, us
 # --- masking, reveal and the access log -------------------------------------------------------
 
 
-def test_mask_nik():
-    assert mask_nik("1502051002900001") == "1502********0001"
-    assert mask_nik("1502050101900001") != "1502050101900001"
-    assert mask_nik("12345678") == "********"
-    assert mask_nik(None) == "" and mask_nik("") == ""
+def test_mask_identifier_keeps_only_province_and_regency():
+    assert mask_identifier("1502051002900001") == "1502************"
+    assert mask_identifier("1502050101900001") != "1502050101900001"
+    assert mask_identifier("12345678") == "********"
+    assert mask_identifier(None) == "" and mask_identifier("") == ""
 
 
-FULL_NIK = {"admin", "dukcapil", "branch", "agent"}  # admin: only through reveal()
+FULL_NIK = {"admin", "dukcapil", "branch", "agent"}  # admin: only through Viewer.reveal()
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
@@ -359,8 +359,7 @@ def test_pages_show_nik_masked_or_full_by_role_and_each_read_is_logged(rows, use
             Household.objects.for_user(user)
         assert AccessLog.objects.count() == 0
         return
-    got = read_personal(
-        user,
+    got = Viewer.of(user).rows(
         Household.objects.for_user(user),
         kind=AccessKind.PAGE,
         name="/households/",
@@ -386,25 +385,21 @@ def test_pages_show_nik_masked_or_full_by_role_and_each_read_is_logged(rows, use
     assert entry.full_identifiers == full
 
 
-def test_read_personal_needs_the_queryset_scoped_for_the_same_user(rows, users):
+def test_viewer_rows_need_the_queryset_scoped_for_the_same_user(rows, users):
+    agent = Viewer.of(users["agent"])
     with pytest.raises(UnscopedQueryError):
-        read_personal(users["agent"], Household.objects.all(), kind="export", name="x")
+        agent.rows(Household.objects.all(), kind="export", name="x")
     with pytest.raises(UnscopedQueryError):
-        read_personal(
-            users["agent"], Household.objects.for_user(users["branch"]), kind="api", name="x"
-        )
+        agent.rows(Household.objects.for_user(users["branch"]), kind="api", name="x")
     assert AccessLog.objects.count() == 0
 
 
 def test_admin_reveals_a_full_nik_on_demand_and_the_reveal_is_logged(rows, users):
     household = Household.objects.for_user(users["admin"]).filter(village="16.09.01.2001")[0]
-    shown = read_personal(
-        users["admin"], Household.objects.for_user(users["admin"]), kind="page", name="/h/"
-    )
+    admin = Viewer.of(users["admin"])
+    shown = admin.rows(Household.objects.for_user(users["admin"]), kind="page", name="/h/")
     assert all("*" in r["head_nik"] for r in shown)
-    value = reveal(
-        users["admin"], household.head_nik, what="head NIK of household", region="16.09.01.2001"
-    )
+    value = admin.reveal(household.head_nik, what="head NIK of household", region="16.09.01.2001")
     assert value == household.head_nik
     entry = AccessLog.objects.filter(kind=AccessKind.REVEAL).get()
     assert entry.rows == 1 and entry.full_identifiers and entry.region_code == "16.09.01.2001"
@@ -412,20 +407,23 @@ def test_admin_reveals_a_full_nik_on_demand_and_the_reveal_is_logged(rows, users
 
 
 def test_reveal_is_refused_outside_the_role_or_the_scope(rows, users):
+    def reveal(name: str, region: str) -> str:
+        return Viewer.of(users[name]).reveal("1502050101900001", what="nik", region=region)
+
     with pytest.raises(PermissionDenied):
-        reveal(users["regency"], "1502050101900001", what="nik", region="15.02.05.1002")
+        reveal("regency", "15.02.05.1002")
     with pytest.raises(PermissionDenied):
-        reveal(users["viewer"], "1502050101900001", what="nik", region="15.02.05.1002")
+        reveal("viewer", "15.02.05.1002")
     with pytest.raises(PermissionDenied):
-        reveal(users["agent"], "1502050101900001", what="nik", region="15.02.05.2008")
-    assert reveal(users["agent"], "1502050101900001", what="nik", region="15.02.05.1002")
+        reveal("agent", "15.02.05.2008")
+    assert reveal("agent", "15.02.05.1002")
     assert AccessLog.objects.count() == 1
 
 
-def test_log_request_records_the_path_without_the_query(rf, users):
+def test_the_viewer_logs_the_path_without_the_query(rf, users):
     request = rf.get("/households/15.02/", {"q": "1502050101900001"})
     request.user = users["regency"]
-    entry = log_request(request, rows=4, kind=AccessKind.EXPORT, region="15.02")
+    entry = viewer_for(request).log_request(request, rows=4, kind=AccessKind.EXPORT, region="15.02")
     assert (entry.name, entry.kind, entry.rows, entry.scope) == (
         "/households/15.02/",
         "export",
@@ -664,8 +662,7 @@ def _leaky_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _scoped_view(request: HttpRequest, code: str) -> HttpResponse:
-    rows = read_personal(
-        request.user,
+    rows = viewer_for(request).rows(
         Household.objects.for_user(request.user).filter(village__pk__startswith=code),
         kind="page",
         name=request.path,

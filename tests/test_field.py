@@ -313,7 +313,7 @@ def test_officers_see_nik_masked_unless_their_role_sees_it(world, client):
     nik = family(KK_A)[0]["nik"]
     client.force_login(world.users["dinkes"])
     page = client.get(reverse("field:registration", args=[request.pk])).content.decode()
-    assert nik not in page and nik[:4] + "********" + nik[-4:] in page
+    assert nik not in page and nik[:4] + "*" * 12 in page
     client.force_login(world.users["branch"])
     assert nik in client.get(reverse("field:registration", args=[request.pk])).content.decode()
     assert AccessLog.objects.filter(user=world.users["branch"], rows=3).exists()

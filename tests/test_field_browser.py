@@ -168,7 +168,7 @@ def test_the_agents_day_at_360px_in_bahasa_indonesia(world, live_server, browser
 
     # the whole family, at a faskes the village already uses
     click_text(browser, "Daftarkan keluarga ini")
-    boxes = browser.find_elements("css selector", 'input[name="nik"]')
+    boxes = browser.find_elements("css selector", 'input[name="member"]')
     assert len(boxes) == 3 and all(b.is_selected() for b in boxes)
     picks = browser.find_elements("css selector", 'input[name="faskes_pick"]')
     assert [p.get_attribute("value") for p in picks] == ["1502P002", "1502P001"]

@@ -16,6 +16,7 @@ from pesiar.accounts.services import ensure_user
 from pesiar.coverage.models import Indicator
 from pesiar.demo.generator import generate
 from pesiar.field.models import PersonStatus, RegistrationRequest, RequestStatus, Visit
+from pesiar.field.services import family_from_registers
 from pesiar.linkage.pipeline import run_map
 from pesiar.registers.services import import_register
 from pesiar.sweep.models import WorklistItem
@@ -101,12 +102,13 @@ def test_agent_registers_a_family_and_the_next_membership_snapshot_confirms_it(
     assert form.status_code == 200
     members = [m for m in form.context["members"] if m["status"] == "NOT_REGISTERED"]
     assert len(members) == item.members_total
-    niks = [m["nik"] for m in members]
+    niks = [m["nik_shown"] for m in members]  # an agent sees them in full
+    tokens = [m["token"] for m in members]  # the form carries opaque ids, not NIKs
     # leaving a member out of a PBPU registration is refused, naming who is missing
     if len(niks) > 1:
         refused = client.post(
             reverse("field:register_family", args=[item.pk]),
-            {"nik": niks[:-1], "segment": "PBPU", "jkn_class": 3, "faskes_code": "10020101",
+            {"member": tokens[:-1], "segment": "PBPU", "jkn_class": 3, "faskes_code": "10020101",
              "client_id": "reg-0", "action": "submit"},
             follow=True,
         )  # fmt: skip
@@ -114,7 +116,7 @@ def test_agent_registers_a_family_and_the_next_membership_snapshot_confirms_it(
         assert not RegistrationRequest.objects.for_user(agent).filter(client_id="reg-0").exists()
     response = client.post(
         reverse("field:register_family", args=[item.pk]),
-        {"nik": niks, "segment": "PBPU", "jkn_class": 3, "faskes_code": "10020101",
+        {"member": tokens, "segment": "PBPU", "jkn_class": 3, "faskes_code": "10020101",
          "client_id": "reg-1", "action": "submit"},
     )  # fmt: skip
     assert response.status_code == 302, [str(m) for m in response.wsgi_request._messages]
@@ -155,7 +157,7 @@ def test_agent_registers_a_family_and_the_next_membership_snapshot_confirms_it(
         reader = csv.DictReader(src)
         fields = reader.fieldnames
         rows = list(reader)
-    people = {m["nik"]: m for m in members}
+    people = {m["nik"]: m for m in family_from_registers(item.kk)}
     for n, nik in enumerate(niks):
         m = people[nik]
         rows.append(

@@ -89,7 +89,9 @@ def test_officer_imports_a_file_and_reads_its_summary_and_rejects(client, settin
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response.url == reverse("registers:job", args=[job.pk])
     assert job.status == ImportJob.Status.DONE, job.message
-    assert (job.result["rows_read"], job.result["accepted"], job.result["rejected"]) == (4, 2, 2)
+    # the row of Kota Sungai Penuh (15.72) lies outside the officer's regency: OUT_OF_SCOPE
+    assert (job.result["rows_read"], job.result["accepted"], job.result["rejected"]) == (4, 1, 3)
+    assert "OUT_OF_SCOPE" in job.result["reasons"]
     assert not job.upload_path.exists()  # the upload is not kept once imported
 
     snapshot = job.snapshot
@@ -104,8 +106,9 @@ def test_officer_imports_a_file_and_reads_its_summary_and_rejects(client, settin
     rejects = client.get(reverse("registers:rejects", args=[snapshot.pk]))
     body = b"".join(rejects.streaming_content).decode()
     assert "DECILE_INVALID" in body and ",3," in body  # the duplicate, on line 3
+    assert "OUT_OF_SCOPE" in body
     log = AccessLog.objects.get(user=officer)
-    assert (log.kind, log.rows) == ("export", 2)
+    assert (log.kind, log.rows) == ("export", 3)
 
 
 @pytest.mark.django_db
@@ -127,7 +130,7 @@ def test_a_file_that_cannot_be_imported_says_why_with_the_users_file_name(
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_runs_queued_imports(client, data_dir):
     """With the database queue (the real set-up), nothing happens until the worker runs."""
-    login(client, "jambi", "province", ["15"])
+    login(client, "admin", "admin", [])  # a province-wide file: the national administrator
     upload(client, WELFARE.encode())
     job = ImportJob.objects.get()
     assert job.status == ImportJob.Status.QUEUED

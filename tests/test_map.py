@@ -187,7 +187,7 @@ def test_nik_is_masked_for_officers_who_do_not_need_it(client, review_run):
     item = ReviewItem.objects.for_user(officer).first()
     detail = client.get(reverse("linkage:review_item", args=[item.pk])).content.decode()
     assert item.resident_nik not in detail
-    assert item.resident_nik[:4] + "********" + item.resident_nik[-4:] in detail
+    assert item.resident_nik[:4] + "*" * 12 in detail
 
 
 def test_other_regions_items_and_other_roles_are_refused(client, review_run):

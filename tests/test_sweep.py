@@ -251,7 +251,7 @@ def test_worklist_pages_are_scoped_and_masked(swept, client):
 
     client.force_login(officer)
     detail = client.get(reverse("sweep:item", args=[item.pk])).content.decode()
-    assert item.kk not in detail and item.kk[:4] + "********" + item.kk[-4:] in detail
+    assert item.kk not in detail and item.kk[:4] + "*" * 12 in detail
     response = client.get(reverse("sweep:export"), {"village": village, "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert list(rows[0])[:8] == [

@@ -121,6 +121,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 30}
     )
+    # A write transaction takes the write lock when it begins (waiting up to `timeout`
+    # seconds for it), instead of failing with "database is locked" when a read transaction
+    # later tries to write while another writer holds the lock.
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -244,3 +248,20 @@ PESIAR = {
     # viewers see no percentages of them (small-count disclosure).
     "MONEV": {"SMALL_COUNT": int(os.environ.get("PESIAR_SMALL_COUNT") or 20)},
 }
+
+# Register imports are bounded: the upload's size, what an XLSX (a zip) unpacks to, and the
+# rows read. Each refusal says which limit and how to change it.
+PESIAR["IMPORT"] = {
+    "MAX_UPLOAD_MB": int(os.environ.get("PESIAR_MAX_UPLOAD_MB") or 200),
+    "MAX_UNCOMPRESSED_MB": int(os.environ.get("PESIAR_MAX_UNCOMPRESSED_MB") or 2000),
+    "MAX_ROWS": int(os.environ.get("PESIAR_MAX_ROWS") or 20_000_000),
+}
+
+# Files and folders Pesiar creates (the SQLite file, snapshots, rejects, batch files,
+# uploads) are readable by its own user only.
+os.umask(0o077)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+# The API docs page uses the swagger-ui shipped in django-ninja, not a CDN.
+INSTALLED_APPS += ["ninja"]

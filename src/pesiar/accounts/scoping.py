@@ -16,8 +16,9 @@ What a user may see:
 - `can_see_personal(user)` / `require_personal_access(user)`: personal rows at all
   (everyone but viewers, who see aggregates only).
 - `can_see_full_identifiers(user)`: NIK and KK in full (agents, BPJS branch officers and
-  Dukcapil officers); everyone else gets `mask_nik(value)`. `can_reveal(user)`: may ask for one
-  full value on demand (those, plus the national administrator); see `pesiar.accounts.audit`.
+  Dukcapil officers); everyone else sees them masked. `can_reveal(user)`: may ask for one
+  full value on demand (those, plus the national administrator). How a value is shown, and
+  logged, is decided in one place: `pesiar.accounts.viewer.Viewer`.
 """
 
 import contextlib
@@ -83,20 +84,6 @@ def can_see_full_identifiers(user: Any) -> bool:
 def can_reveal(user: Any) -> bool:
     """True when the user may ask for one full NIK/KK on demand (each reveal is logged)."""
     return can_see_full_identifiers(user) or (can_see_personal(user) and user.role in REVEAL_ROLES)
-
-
-def mask_nik(value: str | None) -> str:
-    """'1502051002900001' -> '1502********0001'; works for NIK and No. KK alike.
-
-    The first four digits (province and regency) stay: they are within the user's scope anyway
-    and help tell people apart; values of eight characters or fewer are masked whole.
-    """
-    if not value:
-        return ""
-    text = str(value)
-    if len(text) <= 8:
-        return "*" * len(text)
-    return text[:4] + "*" * (len(text) - 8) + text[-4:]
 
 
 # --- scope ------------------------------------------------------------------------------------
@@ -445,16 +432,3 @@ def scope_sql(
         parts.append(f"{column} = {mark} OR {column} LIKE {mark}")
         params += [value, prefix + "%"]
     return "(" + " OR ".join(parts) + ")", params
-
-
-def identifier_sql(user: Any, column: str) -> str:
-    """An SQL expression for a NIK/KK column: the column itself for users who see full
-    identifiers, else the value masked like `mask_nik` (DuckDB and PostgreSQL)."""
-    column = _column(column)
-    if can_see_full_identifiers(user):
-        return column
-    return (
-        f"CASE WHEN length({column}) > 8 THEN left({column}, 4) || "
-        f"repeat('*', length({column}) - 8) || right({column}, 4) "
-        f"ELSE repeat('*', length({column})) END"
-    )

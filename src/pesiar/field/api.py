@@ -16,14 +16,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer, django_auth
 from pydantic import AfterValidator, BeforeValidator
 
-from pesiar.accounts.audit import log_access
 from pesiar.accounts.models import AccessKind
-from pesiar.accounts.scoping import can_see_full_identifiers, get_scope, mask_nik
+from pesiar.accounts.viewer import viewer_for
 from pesiar.field import services
 from pesiar.field.models import (
     ApiToken,
@@ -143,8 +143,14 @@ def answers(ok: Any, *codes: int, created: bool = False) -> dict[int, Any]:
 
 @api.exception_handler(services.FieldError)
 def _field_error(request: HttpRequest, exc: services.FieldError) -> HttpResponse:
+    """The problems as the viewer may read them (NIK/KK masked for masked roles); logged, since
+    a problem can name people of the family."""
+    viewer = viewer_for(request)
+    problems = viewer.texts(exc.problems)
+    if viewer.personal:
+        viewer.log(AUDIT, request.path, rows=len(problems))
     return api.create_response(
-        request, {"detail": "; ".join(exc.problems), "problems": exc.problems}, status=exc.status
+        request, {"detail": "; ".join(problems), "problems": problems}, status=exc.status
     )
 
 
@@ -198,19 +204,9 @@ Code = Annotated[
 AUDIT = AccessKind.API
 
 
-def _log(request: HttpRequest, rows: int) -> None:
+def _log(request: HttpRequest, rows: int, *, identifiers: bool = True) -> None:
     if rows:
-        log_access(
-            request.user,
-            AUDIT,
-            request.path,
-            rows=rows,
-            full_identifiers=can_see_full_identifiers(request.user),
-        )
-
-
-def _show(request: HttpRequest):
-    return (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+        viewer_for(request).log(AUDIT, request.path, rows=rows, identifiers=identifiers)
 
 
 # --- me ---------------------------------------------------------------------------------------
@@ -226,14 +222,13 @@ class MeOut(Schema):
 
 @api.get("/me", response=answers(MeOut), summary="The signed-in user, role and villages")
 def me(request: HttpRequest) -> dict[str, Any]:
-    user = request.user
-    scope = get_scope(user)
+    viewer = viewer_for(request)
     return {
-        "username": user.get_username(),
-        "role": user.role,
-        "scopes": list(scope.codes) if not scope.national else ["*"],
-        "villages": services.agent_villages(user),
-        "full_identifiers": can_see_full_identifiers(user),
+        "username": viewer.user.get_username(),
+        "role": viewer.user.role,
+        "scopes": list(viewer.scope.codes) if not viewer.scope.national else ["*"],
+        "villages": services.agent_villages(viewer.user),
+        "full_identifiers": viewer.full_identifiers,
     }
 
 
@@ -244,7 +239,8 @@ class MemberOut(Schema):
     nik: str
     name: str
     sex: str
-    birth_date: date | None
+    birth_date: date | None = Field(None, description="null for roles that see NIK masked")
+    birth_year: int | None
     relation: str
     status: str
     pathway: str
@@ -271,16 +267,17 @@ class ItemOut(Schema):
 
 
 def _items_out(request: HttpRequest, items: list) -> list[dict[str, Any]]:
-    show = _show(request)
+    viewer = viewer_for(request)
+    show = viewer.identifier
     members: dict[int, list[dict[str, Any]]] = {i.pk: [] for i in items}
     rows = WorklistMember.objects.for_user(request.user).filter(item_id__in=list(members))
     for m in rows.order_by("item_id", "-priority", "birth_date"):
         members[m.item_id].append(
             {
-                "nik": show(m.nik) if m.nik else "",
+                "nik": show(m.nik),
                 "name": m.name,
                 "sex": m.sex,
-                "birth_date": m.birth_date,
+                **_birth(viewer, m.birth_date),
                 "relation": m.relation,
                 "status": m.status,
                 "pathway": m.pathway,
@@ -310,6 +307,14 @@ def _items_out(request: HttpRequest, items: list) -> list[dict[str, Any]]:
     ]
     _log(request, len(out) + sum(len(v) for v in members.values()))
     return out
+
+
+def _birth(viewer: Any, value: date | None) -> dict[str, Any]:
+    """birth_date for roles that see identifiers in full, birth_year for everyone."""
+    return {
+        "birth_date": value if viewer.full_identifiers else None,
+        "birth_year": value.year if value else None,
+    }
 
 
 class Page(Schema):
@@ -402,7 +407,7 @@ def visits(request: HttpRequest, q: Query[VisitQuery]) -> list[dict[str, Any]]:
     if q.since:
         rows = rows.filter(created_at__gt=q.since)
     out = [_visit_out(v) for v in rows[q.offset : q.offset + q.limit]]
-    _log(request, len(out))
+    _log(request, len(out), identifiers=False)
     return out
 
 
@@ -427,7 +432,7 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> Status:
             base_version=payload.base_version,
         ),
     )
-    _log(request, 1)
+    _log(request, 1, identifiers=False)
     return Status(201 if created else 200, _visit_out(visit))
 
 
@@ -484,7 +489,7 @@ def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
     if q.since:
         rows = rows.filter(created_at__gt=q.since)
     out = [_event_out(e) for e in rows[q.offset : q.offset + q.limit]]
-    _log(request, len(out))
+    _log(request, len(out), identifiers=False)
     return out
 
 
@@ -506,7 +511,7 @@ def event_create(request: HttpRequest, payload: EventIn) -> Status:
             source=Source.API,
         ),
     )
-    _log(request, 1)
+    _log(request, 1, identifiers=False)
     return Status(201 if created else 200, _event_out(event))
 
 
@@ -517,7 +522,8 @@ class PersonOut(Schema):
     nik: str
     name: str
     sex: str
-    birth_date: date | None
+    birth_date: date | None = Field(None, description="null for roles that see NIK masked")
+    birth_year: int | None
     relation: str
     status: str
     noka: str
@@ -556,7 +562,8 @@ class RegistrationOut(Schema):
 
 
 def _registrations_out(request: HttpRequest, requests: list) -> list[dict[str, Any]]:
-    show = _show(request)
+    viewer = viewer_for(request)
+    show = viewer.identifier
     people: dict[int, list[dict[str, Any]]] = {r.pk: [] for r in requests}
     for p in RegistrationPerson.objects.for_user(request.user).filter(request_id__in=list(people)):
         people[p.request_id].append(
@@ -564,7 +571,7 @@ def _registrations_out(request: HttpRequest, requests: list) -> list[dict[str, A
                 "nik": show(p.nik),
                 "name": p.name,
                 "sex": p.sex,
-                "birth_date": p.birth_date,
+                **_birth(viewer, p.birth_date),
                 "relation": p.relation,
                 "status": p.status,
                 "noka": p.noka,
@@ -628,6 +635,13 @@ def registration(request: HttpRequest, request_id: Id) -> dict[str, Any]:
     summary="Register family members (validated against the population register; idempotent)",
 )
 def registration_create(request: HttpRequest, payload: RegistrationIn) -> Status:
+    if not viewer_for(request).full_identifiers:
+        # the NIKs are typed in: for a role that sees them masked, the answer would confirm
+        # or deny guessed numbers
+        raise services.FieldError(
+            _("registrations name people by their full NIK: agents and BPJS officers send them"),
+            status=403,
+        )
     created_request, created = services.register_family(
         request.user,
         services.RegistrationInput(

@@ -21,6 +21,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from pyxform.xls2xform import convert
 
+from pesiar.accounts.cells import csv_dict
 from pesiar.accounts.models import User
 from pesiar.accounts.scoping import require_personal_access
 from pesiar.field import services
@@ -159,15 +160,9 @@ def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
+    writer.writerows(csv_dict(row) for row in rows)
     return text.getvalue()
 
-
-def safe_cell(value: Any) -> Any:
-    """A text cell a spreadsheet would read as a formula is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def form_files(user: User, code: str) -> tuple[dict[str, bytes], int]:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pesiar.field.models import PersonStatus, RegistrationPerson, RegistrationRequest, RequestStatus
+from pesiar.regions.models import within_q
 from pesiar.registers.models import Snapshot
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,12 @@ def reconcile(snapshot: Snapshot, *, today: date | None = None) -> dict[str, int
         raise ValueError(f"snapshot #{snapshot.pk} is a {snapshot.kind} snapshot, not membership")
     weeks = int(field_settings()["UNCONFIRMED_WEEKS"])
     clock = today or snapshot.as_of
+    # only the requests inside the region the snapshot covers: another region's snapshot
+    # says nothing of them
     requests = list(
-        RegistrationRequest.objects.unscoped(reason=UNSCOPED).filter(status__in=OPEN_STATUSES)
+        RegistrationRequest.objects.unscoped(reason=UNSCOPED)
+        .filter(status__in=OPEN_STATUSES)
+        .filter(within_q(snapshot.scope, "village__pk"))
     )
     requests = [r for r in requests if timezone.localdate(r.exported_at) <= snapshot.as_of]
     counts = {"requests": len(requests), "confirmed": 0, "activated": 0, "unconfirmed": 0}

@@ -22,14 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from pesiar.accounts.audit import log_access
+from pesiar.accounts.cells import csv_row, xlsx_row
 from pesiar.accounts.models import AccessKind, Role, User
-from pesiar.accounts.scoping import (
-    can_see_full_identifiers,
-    get_scope,
-    in_scope,
-    require_personal_access,
-)
+from pesiar.accounts.scoping import get_scope, in_scope, require_personal_access
+from pesiar.accounts.viewer import Viewer
 from pesiar.field.models import (
     CLOSING_OUTCOMES,
     Event,
@@ -46,6 +42,7 @@ from pesiar.field.models import (
 )
 from pesiar.regions.models import Region, is_within, within_q
 from pesiar.registers.models import Snapshot
+from pesiar.registers.snapshots import snapshot_sql
 from pesiar.sweep.models import WorklistItem
 
 CLOSED_BY_VISIT = "visit"
@@ -344,7 +341,7 @@ def family_from_registers(kk: str) -> list[dict[str, Any]]:
         rows = con.execute(
             f"""
             SELECT nik, name, sex, birth_date, family_relation, village_code
-            FROM read_parquet({_sql_path(snapshot.data_file)})
+            FROM {snapshot_sql("population", snapshot.as_of)}
             WHERE kk = ? AND (death_date IS NULL OR death_date > ?)
             ORDER BY birth_date, nik
             """,
@@ -471,6 +468,35 @@ def validate_registration(
     return village, chosen
 
 
+OPEN_REQUEST_STATUSES = (RequestStatus.DRAFT, RequestStatus.SUBMITTED, RequestStatus.EXPORTED)
+
+
+def open_request_problems(niks: list[str], *, besides: int | None = None) -> list[str]:
+    """One problem per NIK already in an open request (draft, submitted or exported), naming
+    that request: a person is sent to BPJS once. Looked up in every scope (the other request
+    may be another agent's); only its number and status are told."""
+    people = (
+        RegistrationPerson.objects.unscoped(reason="a person is in one open request at a time")
+        .filter(nik__in=niks, request__status__in=OPEN_REQUEST_STATUSES)
+        .exclude(request_id=besides)
+        .select_related("request")
+        .order_by("nik", "request_id")
+    )
+    return [
+        _(
+            "%(name)s (NIK %(nik)s) is already in registration request #%(id)s (%(status)s): "
+            "finish or correct that request instead of making another"
+        )
+        % {
+            "name": p.name,
+            "nik": p.nik,
+            "id": p.request_id,
+            "status": RequestStatus(p.request.status).label,
+        }
+        for p in people
+    ]
+
+
 def register_family(user: User, data: RegistrationInput) -> tuple[RegistrationRequest, bool]:
     """Create a registration request (DRAFT, or SUBMITTED when `data.submit`), validated
     against the population snapshot; idempotent on client_id."""
@@ -500,8 +526,12 @@ def register_family(user: User, data: RegistrationInput) -> tuple[RegistrationRe
     village, members = validate_registration(user, data, submit=data.submit)
     now = timezone.now()
     with transaction.atomic():
-        if item is not None:
-            WorklistItem.objects.for_user(user).select_for_update().filter(pk=item.pk).first()
+        # one writer per family at a time (PostgreSQL; SQLite writes one at a time anyway)
+        WorklistItem.objects.for_user(user).select_for_update().filter(kk=data.kk).first()
+        problems = open_request_problems([m["nik"] for m in members])
+        twin = RegistrationRequest.objects.unscoped(reason=CLIENT_ID).filter(client_id=client_id)
+        if problems and not twin.exists():
+            raise FieldError(problems, status=409)
         request, created = RegistrationRequest.objects.unscoped(reason=CLIENT_ID).get_or_create(
             client_id=client_id,
             defaults={
@@ -590,7 +620,7 @@ def batch_folder(batch: ExportBatch) -> Path:
 
 def can_make_batches(user: User) -> bool:
     """BPJS branch officers (and Dukcapil officers) make the batch files: they carry full NIKs."""
-    return can_see_full_identifiers(user) and user.role != Role.AGENT
+    return Viewer.of(user).full_identifiers and user.role != Role.AGENT
 
 
 def export_batch(user: User, code: str) -> ExportBatch | None:
@@ -651,24 +681,22 @@ def export_batch(user: User, code: str) -> ExportBatch | None:
         RegistrationRequest.objects.for_user(user).filter(pk__in=[r.pk for r in requests]).update(
             status=RequestStatus.EXPORTED, batch=batch, exported_at=now
         )
-    log_access(
-        user, AccessKind.EXPORT, f"field batch {batch.pk}", rows=len(rows), region=code,
-        full_identifiers=True,
-    )  # fmt: skip
+    Viewer.of(user).log(AccessKind.EXPORT, f"field batch {batch.pk}", rows=len(rows), region=code)
     return batch
 
 
 def write_batch_files(out: Path, stem: str, rows: list[list[Any]]) -> None:
+    """CSV and XLSX of the batch; typed-in text (faskes code, names) never becomes a formula."""
     with (out / f"{stem}.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(BATCH_COLUMNS)
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("registrations")
     ws.append(BATCH_COLUMNS)
     for row in rows:
         # identifiers as text, so Excel keeps all 16 digits
-        ws.append([str(v) if i in (4, 5) else v for i, v in enumerate(row)])
+        ws.append(xlsx_row(ws, [str(v) if i in (4, 5) else v for i, v in enumerate(row)]))
     wb.save(out / f"{stem}.xlsx")
 
 

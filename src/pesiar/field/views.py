@@ -13,17 +13,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import AccessKind
-from pesiar.accounts.scoping import (
-    can_see_full_identifiers,
-    get_scope,
-    mask_nik,
-    require_personal_access,
-)
+from pesiar.accounts.scoping import require_personal_access
+from pesiar.accounts.viewer import viewer_for
 from pesiar.field import phone, services
 from pesiar.field.forms import EventForm, RegistrationForm, VisitForm
 from pesiar.field.models import (
@@ -40,8 +36,13 @@ def _item_url(item_id: int) -> str:
 
 
 def _problems(request: HttpRequest, exc: services.FieldError) -> None:
-    for problem in exc.problems:
+    """The problems as messages, as the viewer may read them; logged, since they can name
+    people of the family."""
+    viewer = viewer_for(request)
+    for problem in viewer.texts(exc.problems):
         messages.error(request, problem)
+    if viewer.personal:
+        viewer.log_request(request, rows=len(exc.problems))
 
 
 # --- agent home -------------------------------------------------------------------------------
@@ -53,10 +54,10 @@ def home(request: HttpRequest) -> HttpResponse:
     require_personal_access(request.user)
     villages = Region.objects.filter(code__in=services.agent_villages(request.user))
     items = list(services.worklist(request.user, state="OPEN")[:200])
-    log_request(request, rows=len(items), full_identifiers=can_see_full_identifiers(request.user))
-    show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+    viewer = viewer_for(request)
+    viewer.log_request(request, rows=len(items))
     for item in items:
-        item.kk_shown = show(item.kk)
+        item.kk_shown = viewer.identifier(item.kk)
         item.url = _item_url(item.pk)
     phone.family_status(request.user, items)
     return render(request, "field/home.html", {"villages": villages, "items": items})
@@ -101,7 +102,7 @@ def visit_add(request: HttpRequest, item_id: int) -> HttpResponse:
                 return redirect(_item_url(item.pk))
     else:
         form = VisitForm(initial={"date": timezone.localdate(), "client_id": uuid.uuid4()})
-    log_request(request, rows=1)
+    viewer_for(request).log_request(request, rows=1, identifiers=False)
     return render(
         request,
         "field/visit_form.html",
@@ -112,14 +113,15 @@ def visit_add(request: HttpRequest, item_id: int) -> HttpResponse:
 # --- registrations ----------------------------------------------------------------------------
 
 
-def _member_choice(member: dict) -> str:
-    """The value a member's checkbox carries (and the form sends back)."""
-    return member["nik"]
+def member_token(nik: str) -> str:
+    """An opaque, stable id for a family member in a form (keyed with the site's secret)."""
+    return salted_hmac("pesiar.field.member", nik).hexdigest()[:20]
 
 
 @login_required
 def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
-    """Choose the members to register (from the population snapshot), segment, class, faskes."""
+    """Choose the members to register (from the population snapshot), segment, class, faskes.
+    Each member's checkbox carries an opaque id (`member_token`), never the NIK."""
     try:
         item = services.get_item(request.user, item_id)
         members = services.family_from_registers(item.kk)
@@ -129,24 +131,20 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
         _problems(request, exc)
         members = []
     member_problems: list[str] = []
-    picked = request.POST.getlist("nik")
-    chosen = (
-        set(picked)
-        if request.method == "POST"
-        else {_member_choice(m) for m in members if m["status"] in ("NOT_REGISTERED", "")}
-    )
+    by_token = {member_token(m["nik"]): m["nik"] for m in members}
     if request.method == "POST":
+        picked = request.POST.getlist("member")
+        chosen = list(dict.fromkeys(by_token[t] for t in picked if t in by_token))
         submit = request.POST.get("action") != "draft"
         form = RegistrationForm(request.POST, submit=submit)
         if form.is_valid():
             data = form.cleaned_data
-            by_choice = {_member_choice(m): m["nik"] for m in members}
             try:
                 req, _created = services.register_family(
                     request.user,
                     services.RegistrationInput(
                         kk=item.kk,
-                        niks=[by_choice.get(value, value) for value in picked],
+                        niks=chosen,
                         segment=data["segment"],
                         jkn_class=data["jkn_class"],
                         faskes_code=data["faskes_code"],
@@ -166,21 +164,30 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
         form = RegistrationForm(
             initial={"segment": pathway, "client_id": uuid.uuid4(), "jkn_class": 3}
         )
-    show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
-    for m in members:
-        m["nik_shown"] = show(m["nik"])
-        m["choice"] = _member_choice(m)
-        m["checked"] = m["choice"] in chosen
+        chosen = [m["nik"] for m in members if m["status"] in ("NOT_REGISTERED", "")]
+    viewer = viewer_for(request)
+    shown = [
+        {
+            "token": member_token(m["nik"]),
+            "name": m["name"],
+            "relation": m["relation"],
+            "status": m["status"],
+            "nik_shown": viewer.identifier(m["nik"]),
+            "birth_shown": viewer.birth_text(m["birth_date"]),
+            "checked": m["nik"] in chosen,
+        }
+        for m in members
+    ]
     faskes = phone.village_faskes(item.village_id)
     picked_faskes = (form["faskes_pick"].value() or "") if form.is_bound else ""
-    log_request(request, rows=len(members), full_identifiers=can_see_full_identifiers(request.user))
+    viewer.log_request(request, rows=len(members))
     return render(
         request,
         "field/register_form.html",
         {
             "item": item,
-            "kk": show(item.kk),
-            "members": members,
+            "kk": viewer.identifier(item.kk),
+            "members": shown,
             "member_problems": member_problems,
             "faskes": faskes,
             "picked_faskes": picked_faskes,
@@ -196,13 +203,13 @@ def registrations(request: HttpRequest) -> HttpResponse:
     rows = list(
         RegistrationRequest.objects.for_user(request.user).select_related("village", "agent")[:300]
     )
-    show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+    viewer = viewer_for(request)
     for r in rows:
-        r.kk_shown = show(r.kk)
-    log_request(request, rows=len(rows), full_identifiers=can_see_full_identifiers(request.user))
+        r.kk_shown = viewer.identifier(r.kk)
+    viewer.log_request(request, rows=len(rows))
     is_officer = services.can_make_batches(request.user)
     batches = list(ExportBatch.objects.for_user(request.user)[:50]) if is_officer else []
-    scope = get_scope(request.user)
+    scope = viewer.scope
     codes = (
         list(scope.codes)
         if not scope.national
@@ -229,16 +236,16 @@ def registration(request: HttpRequest, pk: int) -> HttpResponse:
             _problems(request, exc)
         return redirect("field:registration", pk=pk)
     people = services.registration_people(request.user, req)
-    show = (lambda v: v) if can_see_full_identifiers(request.user) else mask_nik
+    viewer = viewer_for(request)
     for p in people:
-        p.nik_shown = show(p.nik)
-    log_request(request, rows=len(people), full_identifiers=can_see_full_identifiers(request.user))
+        p.nik_shown = viewer.identifier(p.nik)
+    viewer.log_request(request, rows=len(people))
     return render(
         request,
         "field/registration.html",
         {
             "req": req,
-            "kk": show(req.kk),
+            "kk": viewer.identifier(req.kk),
             "people": people,
             "item_url": _item_url(req.item_id) if req.item_id else "",
         },
@@ -275,12 +282,7 @@ def batch_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         path, rows = services.batch_file(request.user, pk, fmt)
     except services.NotFound as exc:
         raise Http404(str(exc)) from exc
-    log_request(
-        request,
-        rows=rows,
-        kind=AccessKind.EXPORT,
-        full_identifiers=can_see_full_identifiers(request.user),
-    )
+    viewer_for(request).log_request(request, rows=rows, kind=AccessKind.EXPORT)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
@@ -318,7 +320,7 @@ def events(request: HttpRequest) -> HttpResponse:
         form = EventForm(initial={"date": timezone.localdate(), "client_id": uuid.uuid4()})
         form.fields["village"].choices = choices
     rows = list(Event.objects.for_user(request.user).select_related("village", "agent")[:200])
-    log_request(request, rows=len(rows))
+    viewer_for(request).log_request(request, rows=len(rows), identifiers=False)
     return render(request, "field/events.html", {"rows": rows, "form": form if choices else None})
 
 
@@ -357,13 +359,7 @@ def odk_form(request: HttpRequest, code: str) -> HttpResponse:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         rows = odk.write_form_files(request.user, code, zf)
-    log_request(
-        request,
-        rows=rows,
-        kind=AccessKind.EXPORT,
-        region=code,
-        full_identifiers=can_see_full_identifiers(request.user),
-    )
+    viewer_for(request).log_request(request, rows=rows, kind=AccessKind.EXPORT, region=code)
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="pesiar-odk-{code}.zip"'
     return response

@@ -32,6 +32,7 @@ from pesiar.coverage.services import indicator_table, store_indicators
 from pesiar.linkage import names, rates
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 from pesiar.registers.models import Snapshot
+from pesiar.registers.snapshots import snapshot_sql
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -78,7 +79,7 @@ def load_inputs(
 ) -> dict[str, int]:
     """Tables `residents` (one per NIK, living or not) and `participants` (one per Noka)."""
     con.execute(
-        f"CREATE TEMP TABLE pop AS SELECT * FROM read_parquet({_path(population.data_file)})"
+        f"CREATE TEMP TABLE pop AS SELECT * FROM {snapshot_sql('population', population.as_of)}"
     )
     # A resident the village system records as dead or moved away (OpenSID status_dasar,
     # SIAK Status) is not in the population; snapshots from before that column have none.
@@ -97,7 +98,7 @@ def load_inputs(
         WHERE NOT list_contains(warnings, 'NIK_SHARED')
            OR line IN (SELECT min(line) FROM pop WHERE list_contains(warnings, 'NIK_SHARED')
                        GROUP BY nik);
-        CREATE TEMP TABLE mem AS SELECT * FROM read_parquet({_path(membership.data_file)});
+        CREATE TEMP TABLE mem AS SELECT * FROM {snapshot_sql("membership", membership.as_of)};
         CREATE TEMP TABLE participants AS
         SELECT line AS pid, noka, nik, kk, name, sex, birth_date, village_code, segment,
                class, status, inactive_reason, arrears_months, arrears_amount, employer_code

@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import Role
-from pesiar.accounts.scoping import can_see_full_identifiers, get_scope, mask_nik
+from pesiar.accounts.scoping import get_scope
+from pesiar.accounts.viewer import viewer_for
 from pesiar.linkage import rates
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 
@@ -36,19 +36,11 @@ def pending(user):
     return ReviewItem.objects.for_user(user).exclude(noka__in=list(decided))
 
 
-def shown(user, record: dict) -> dict:
-    record = dict(record)
-    for key in ("nik", "kk"):
-        if record.get(key) and not can_see_full_identifiers(user):
-            record[key] = mask_nik(record[key])
-    return record
-
-
 @login_required
 def review_list(request: HttpRequest) -> HttpResponse:
     require_reviewer(request.user)
     items = list(pending(request.user).select_related("run")[:200])
-    log_request(request, rows=len(items))
+    viewer_for(request).log_request(request, rows=len(items), identifiers=False)
     return render(request, "linkage/review_list.html", {"items": items})
 
 
@@ -61,15 +53,18 @@ def review_item(request: HttpRequest, pk: int) -> HttpResponse:
         decision = request.POST.get("decision")
         if decision not in ReviewDecision.Decision.values:
             return HttpResponse(status=400)
-        ReviewDecision.objects.for_user(request.user).filter(
-            resident_nik=item.resident_nik, noka=item.noka
-        ).delete()
-        ReviewDecision.objects.create(
+        # one decision per pair, wherever it was decided before (a participant registered in
+        # another village makes the same pair appear in two scopes): the item is in scope
+        ReviewDecision.objects.unscoped(
+            reason="one decision per pair; the item decided is in the user's scope"
+        ).update_or_create(
             resident_nik=item.resident_nik,
             noka=item.noka,
-            village_code=item.village_code,
-            decision=decision,
-            decided_by=request.user,
+            defaults={
+                "village_code": item.village_code,
+                "decision": decision,
+                "decided_by": request.user,
+            },
         )
         following = pending(request.user).exclude(pk=item.pk).first()
         if following is not None:
@@ -81,11 +76,9 @@ def review_item(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("decided_by")
         .first()
     )
-    log_request(request, rows=1, full_identifiers=can_see_full_identifiers(request.user))
-    resident, participant = (
-        shown(request.user, item.resident),
-        shown(request.user, item.participant),
-    )
+    viewer = viewer_for(request)
+    viewer.log_request(request, rows=1)
+    resident, participant = viewer.record(item.resident), viewer.record(item.participant)
     return render(
         request,
         "linkage/review_item.html",
@@ -114,7 +107,7 @@ SEX_LABELS = {"L": _("Men"), "P": _("Women")}
 def run_list(request: HttpRequest) -> HttpResponse:
     require_reviewer(request.user)
     runs = list(LinkRun.objects.select_related("population", "membership")[:30])
-    log_request(request, rows=len(runs))
+    viewer_for(request).log_request(request, rows=len(runs), identifiers=False)
     return render(request, "linkage/run_list.html", {"runs": runs})
 
 
@@ -134,7 +127,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (SEX_LABELS[sex], [r for r in table["bands"] if r["sex"] == sex]) for sex in rates.SEXES
     ]
     training = run.parameters.get("training") or {}
-    log_request(request, rows=len(table["villages"]))
+    viewer_for(request).log_request(request, rows=len(table["villages"]), identifiers=False)
     return render(
         request,
         "linkage/run_detail.html",

@@ -148,6 +148,8 @@ def write_xlsx(report: Report) -> bytes:
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    from pesiar.accounts.cells import is_formula_like
+
     bold = Font(bold=True)
     top_fill = PatternFill("solid", fgColor="C7E9C0")
     bottom_fill = PatternFill("solid", fgColor="FCBBA1")
@@ -280,6 +282,10 @@ def write_xlsx(report: Report) -> bytes:
             sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 48)
         if sheet.title != "Ringkasan":
             sheet.freeze_panes = "A2"
+        for row in sheet.iter_rows():
+            for cell in row:
+                if is_formula_like(cell.value):  # names typed by people stay text
+                    cell.data_type = "s"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

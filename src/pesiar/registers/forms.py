@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pesiar.registers.limits import MB, max_upload_bytes
 from pesiar.registers.profiles import PROFILES
 from pesiar.registers.schema import Kind
 
@@ -46,3 +47,16 @@ class ImportForm(forms.Form):
     replace = forms.BooleanField(
         label=_("Replace the snapshot of this register and date if there is one"), required=False
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = max_upload_bytes()
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _(
+                    "%(name)s is %(size)s MB, more than the %(limit)s MB an upload may be "
+                    "(PESIAR_MAX_UPLOAD_MB): split the file by region or compress it as XLSX"
+                )
+                % {"name": upload.name, "size": upload.size // MB, "limit": limit // MB}
+            )
+        return upload

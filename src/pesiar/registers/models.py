@@ -14,7 +14,8 @@ class SnapshotQuerySet(models.QuerySet):
         return self.filter(superseded_at__isnull=True)
 
     def latest_for(self, kind: str, as_of) -> "Snapshot | None":
-        """The current snapshot of `kind` on `as_of`, or the latest one before it."""
+        """The current snapshot of `kind` on `as_of`, or the latest one before it (of any
+        scope; `pesiar.registers.snapshots.snapshot_files` gives every scope's file)."""
         return self.current().filter(kind=kind, as_of__lte=as_of).order_by("-as_of", "-id").first()
 
 
@@ -29,6 +30,9 @@ class Snapshot(models.Model):
     kind = models.CharField(_("register"), max_length=20, choices=[(k, k) for k in Kind])
     as_of = models.DateField(_("as of"))
     source_name = models.CharField(_("source file"), max_length=255)
+    # The region the file covers ('' nation-wide): the importer's scope. Rows outside it are
+    # rejected (OUT_OF_SCOPE), and replacing a snapshot replaces only this scope's.
+    scope = models.CharField(_("region"), max_length=13, blank=True, default="")
     sha256 = models.CharField(max_length=64, db_index=True)
     size_bytes = models.BigIntegerField(default=0)
     rows_read = models.BigIntegerField(default=0)
@@ -52,9 +56,9 @@ class Snapshot(models.Model):
         ordering = ["-as_of", "kind", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "as_of"],
+                fields=["kind", "as_of", "scope"],
                 condition=models.Q(superseded_at__isnull=True),
-                name="one_current_snapshot_per_kind_and_date",
+                name="one_current_snapshot_per_kind_date_and_scope",
             )
         ]
 

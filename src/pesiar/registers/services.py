@@ -26,9 +26,15 @@ from django.utils import timezone
 
 from pesiar.regions.models import Level, Region
 from pesiar.registers import intake, validate
+from pesiar.registers.limits import ImportLimitError, check_rows
 from pesiar.registers.models import Finding, Snapshot
 from pesiar.registers.schema import REGISTERS, Kind, Type
-from pesiar.registers.sources import Mapping, Source, SourceError
+from pesiar.registers.snapshots import ImportScopeError, import_scope
+from pesiar.registers.sources import (
+    Mapping,
+    Source,
+    SourceError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +181,10 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: Source, progress: Progress 
     # A table keeps insertion (file) order, so rowid numbers the rows without a window,
     # which would read the file on one thread.
     execute(con, f"CREATE TEMP TABLE raw AS {reader}", "read", progress)
+    try:
+        check_rows(source.path, con.execute("SELECT count(*) FROM raw").fetchone()[0])
+    except ImportLimitError as exc:
+        raise RegisterImportError(str(exc)) from exc
     if source.has_line_column:
         return f"(SELECT CAST(__line AS BIGINT) AS k, {', '.join(names)} FROM raw)"
     return f"(SELECT rowid + 1 AS k, {', '.join(names)} FROM raw)"
@@ -345,11 +355,13 @@ def import_register(
     mapping_file: Path | None = None,
     replace: bool = False,
     user=None,
+    scope: str | None = None,
     progress: Progress | None = None,
     format_name: str | None = None,
     village: str | None = None,
 ) -> ImportResult:
-    """Import one register file as the snapshot of `kind` on `as_of`.
+    """Import one register file as the snapshot of `kind` on `as_of` for region `scope`
+    (see `snapshots.import_scope`: an officer's own region, rows outside it rejected).
 
     `format_name` names a profile (else it is detected from the header); `village` is the
     village of a file that does not name it (OpenSID)."""
@@ -360,6 +372,10 @@ def import_register(
         raise RegisterImportError(
             f"unknown register {kind!r}; one of: {', '.join(k.value for k in Kind)}"
         ) from exc
+    try:
+        scope = import_scope(user, kind, scope)
+    except ImportScopeError as exc:
+        raise RegisterImportError(str(exc)) from exc
     path = Path(path)
     result = ImportResult(kind=kind.value, as_of=as_of.isoformat(), source=path.name)
     if not path.is_file():
@@ -367,14 +383,15 @@ def import_register(
     say = progress or (lambda _label, _fraction: None)
     say("checksum", None)
     sha = file_sha256(path)
-    same = Snapshot.objects.current().filter(kind=kind, as_of=as_of, sha256=sha).first()
+    current = Snapshot.objects.current().filter(kind=kind, as_of=as_of, scope=scope)
+    same = current.filter(sha256=sha).first()
     if same is not None:
         result.duplicate_of = same.pk
         result.rows_read, result.accepted = same.rows_read, same.accepted
         result.rejected, result.warnings = same.rejected, same.warned
         result.seconds = time.perf_counter() - started
         return result
-    existing = Snapshot.objects.current().filter(kind=kind, as_of=as_of).first()
+    existing = current.first()
     if existing is not None and not replace:
         # A file that cannot be read says so first (checked outside the data folder, which
         # a refused import leaves untouched); the date's snapshot matters only then.
@@ -385,7 +402,8 @@ def import_register(
         except SourceError as exc:
             raise RegisterImportError(str(exc)) from exc
         raise RegisterImportError(
-            f"a {kind} snapshot for {as_of} already exists (#{existing.pk}, from "
+            f"a {kind} snapshot for {as_of} ({scope or 'nation-wide'}) already exists "
+            f"(#{existing.pk}, from "
             f"{existing.source_name}, imported {existing.created_at:%Y-%m-%d %H:%M}); "
             "use --replace to replace it with this file"
         )
@@ -419,7 +437,7 @@ def import_register(
         result.columns = mapping.describe(source.header)
         result.ignored_columns = mapping.ignored
         counts, reasons, findings = validate_to_parquet(
-            kind, as_of, source, mapping, staging, out, progress
+            kind, as_of, source, mapping, staging, out, progress, scope=scope
         )
         result.rows_read, result.accepted, result.rejected, result.warnings = counts
         result.reasons = reasons
@@ -432,6 +450,7 @@ def import_register(
             snapshot = Snapshot.objects.create(
                 kind=kind,
                 as_of=as_of,
+                scope=scope,
                 source_name=path.name[:255],
                 sha256=sha,
                 size_bytes=path.stat().st_size,
@@ -508,6 +527,8 @@ def validate_to_parquet(
     staging: Path,
     out: Path,
     progress: Progress | None,
+    *,
+    scope: str = "",
 ) -> tuple[tuple[int, int, int, int], dict, list[tuple]]:
     """Validate every row; write accepted.parquet and rejects.csv into `out`.
 
@@ -522,7 +543,7 @@ def validate_to_parquet(
         con.execute(f"SET temp_directory = {_sql_path(staging / 'tmp')}")
         con.execute("SET preserve_insertion_order = true")
         villages = list(Region.objects.filter(level=Level.VILLAGE).values_list("code", flat=True))
-        validate.prepare(con, villages)
+        validate.prepare(con, villages, scope)
         raw_columns = [f"c{i}" for i in range(len(source.header))]
         sources = source_expressions(kind, mapping, source.header)
         rows = load_raw(con, source, progress)
@@ -629,7 +650,7 @@ def write_rejects(
     con.execute(
         f"""
         COPY (
-            SELECT * FROM (
+            SELECT {_csv_text("COLUMNS(*)")} FROM (
                 SELECT line, errs[1].code AS reason, errs[1]."column" AS "column",
                        errs[1].message AS message,
                        array_to_string(list_transform(errs, lambda p: p.code), '|') AS reasons,
@@ -648,6 +669,16 @@ def write_rejects(
             ) ORDER BY line
         ) TO {_sql_path(out / "rejects.csv")} (HEADER, DELIMITER ',')
         """
+    )
+
+
+def _csv_text(column: str) -> str:
+    """`column` as CSV text that no spreadsheet runs as a formula (see pesiar.accounts.cells):
+    a leading =, +, -, @, tab or CR gets a `'` prefix."""
+    text = f"CAST({column} AS VARCHAR)"
+    return (
+        f"CASE WHEN left({text}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+        f"THEN '''' || {text} ELSE {text} END"
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pesiar.registers import sheets
+from pesiar.registers.limits import ImportLimitError, check_uncompressed
 from pesiar.registers.schema import REGISTERS, VILLAGE_PARTS, Kind, Register, header_key
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -157,6 +158,10 @@ def open_source(path: Path, staging: Path) -> Source:
             raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
         return Source(path, path, "parquet", header)
     if fmt in sheets.EXCEL_KINDS:
+        try:
+            check_uncompressed(path)  # xlsx, xlsm and ods are zips
+        except ImportLimitError as exc:
+            raise SourceError(str(exc)) from exc
         out = staging / "source.csv"
         try:
             header, _rows, _sheet = sheets.sheet_to_csv(path, out)

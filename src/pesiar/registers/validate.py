@@ -176,8 +176,9 @@ def _classify(value: str | None) -> str:
     return digits if reason is None else "E:" + reason
 
 
-def prepare(con: duckdb.DuckDBPyConnection, village_codes: list[str]) -> None:
-    """Reference tables and functions the validation SQL uses."""
+def prepare(con: duckdb.DuckDBPyConnection, village_codes: list[str], scope: str = "") -> None:
+    """Reference tables and functions the validation SQL uses; `scope` is the region the
+    import covers ('' the nation): villages outside it are OUT_OF_SCOPE."""
     con.create_function(
         "id_classify",
         _classify,
@@ -197,6 +198,8 @@ def prepare(con: duckdb.DuckDBPyConnection, village_codes: list[str]) -> None:
         con.register("codes_arrow", pa.table({"code": pa.array(codes, pa.string())}))
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT code FROM codes_arrow")
         con.unregister("codes_arrow")
+    inside = "TRUE" if not scope else f"(code = {q(scope)} OR starts_with(code, {q(scope + '.')}))"
+    con.execute(f"CREATE OR REPLACE TEMP MACRO in_import_scope(code) AS {inside}")
     con.execute(
         """
         CREATE OR REPLACE TEMP MACRO days_in(y, m) AS
@@ -299,8 +302,11 @@ class Check:
             return WARNING
         return ERROR
 
-    def problem(self, condition: str, code: str, message_sql: str) -> None:
-        self.problems.append(Problem(condition, code, self.name, self.severity(code), message_sql))
+    def problem(
+        self, condition: str, code: str, message_sql: str, severity: str | None = None
+    ) -> None:
+        severity = severity or self.severity(code)
+        self.problems.append(Problem(condition, code, self.name, severity, message_sql))
 
     def blank_problem(self) -> None:
         if not self.column.blank_ok:
@@ -496,6 +502,13 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
             f"{dotted} IS NOT NULL AND NOT {known}",
             "VILLAGE_UNKNOWN",
             message(f"{h}: village ", dotted, " is not in the region tree (pesiar regions load)"),
+        )
+        # a row of another region is never imported by someone responsible for this one
+        check.problem(
+            f"{dotted} IS NOT NULL AND NOT in_import_scope({dotted})",
+            "OUT_OF_SCOPE",
+            message(f"{h}: village ", dotted, " lies outside the region this file is imported for"),
+            severity=ERROR,
         )
     elif t in VOCABULARIES:
         values, code, what = VOCABULARIES[t]

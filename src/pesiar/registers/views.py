@@ -10,14 +10,17 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
-from pesiar.accounts.audit import log_request
+from pesiar.accounts.audit import log_access
 from pesiar.accounts.models import AccessKind, Role
 from pesiar.accounts.scoping import get_scope, require_personal_access
 from pesiar.ops.leases import recover_abandoned
 from pesiar.regions.models import is_within
 from pesiar.registers.forms import KIND_LABELS, ImportForm
+from pesiar.registers.limits import MB, max_upload_bytes
 from pesiar.registers.models import Finding, ImportJob, Snapshot
+from pesiar.registers.snapshots import ImportScopeError, import_scope
 from pesiar.registers.tasks import run_import_job
 from pesiar.registers.uploads import job_start, scope_villages, show_preview
 
@@ -40,10 +43,24 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
     require_import_role(request.user)
     form = ImportForm()
     if request.method == "POST":
-        form = ImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            job = start_import(request, form)
-            return redirect("registers:job", pk=job.pk)
+        if int(request.META.get("CONTENT_LENGTH") or 0) > max_upload_bytes() + MB:
+            # refused before the body is read
+            limit = {"limit": max_upload_bytes() // MB}
+            form.add_error(
+                None,
+                _("The file is larger than the %(limit)s MB an upload may be "
+                  "(PESIAR_MAX_UPLOAD_MB): split it by region.") % limit,
+            )  # fmt: skip
+        else:
+            form = ImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    import_scope(request.user, form.cleaned_data["kind"])
+                except ImportScopeError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    job = start_import(request, form)
+                    return redirect("registers:job", pk=job.pk)
     return render(
         request,
         "registers/snapshot_list.html",
@@ -164,7 +181,11 @@ def snapshot_rejects(request: HttpRequest, pk: int) -> FileResponse:
     snapshot = get_object_or_404(Snapshot, pk=pk)
     if not can_download_rejects(request.user, snapshot) or not snapshot.rejects_file.exists():
         raise Http404
-    log_request(request, rows=snapshot.rejected, kind=AccessKind.EXPORT, full_identifiers=True)
+    # the importer's own upload (or the administrator's): the rows as they were sent, in full
+    log_access(
+        request.user, AccessKind.EXPORT, request.path, rows=snapshot.rejected,
+        full_identifiers=True,
+    )  # fmt: skip
     name = f"rejects-{snapshot.kind}-{snapshot.as_of}-{snapshot.pk}.csv"
     return FileResponse(
         snapshot.rejects_file.open("rb"), as_attachment=True, filename=name, content_type="text/csv"

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from pesiar.linkage.models import LinkRun
 from pesiar.registers.models import Snapshot
+from pesiar.registers.snapshots import snapshot_sql
 from pesiar.sweep.churn import feed_losses
 from pesiar.sweep.models import PriorityWeights, SweepRun, WorklistItem, WorklistMember
 from pesiar.sweep.rules import DEFAULT_WEIGHTS, Member, Thresholds, classify, explain
@@ -96,7 +97,7 @@ def load_lists(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, int | N
         if snapshot is None:
             con.execute(f"CREATE TEMP TABLE {kind} ({columns})")
         else:
-            src = f"read_parquet({_path(snapshot.data_file)})"
+            src = snapshot_sql(kind, snapshot.as_of)
             if kind == "stunting" and _has_column(con, src, "stunted"):
                 # A measurement list (e-PPGBM) holds every child measured: only the stunted.
                 src = f"(SELECT * FROM {src} WHERE stunted IS NOT FALSE)"
@@ -116,10 +117,10 @@ def gather_members(con: duckdb.DuckDBPyConnection, run: LinkRun, chunks: int) ->
         CREATE TEMP TABLE pop AS
         SELECT nik, arg_min(name, line) AS name, arg_min(family_relation, line) AS relation,
                arg_min(concat_ws(' ', address, 'RT ' || rt, 'RW ' || rw), line) AS address
-        FROM read_parquet({_path(run.population.data_file)}) GROUP BY nik;
+        FROM {snapshot_sql("population", run.population.as_of)} GROUP BY nik;
         CREATE TEMP TABLE bpjs AS
         SELECT noka, arg_min(village_code, line) AS village_code
-        FROM read_parquet({_path(run.membership.data_file)}) GROUP BY noka;
+        FROM {snapshot_sql("membership", run.membership.as_of)} GROUP BY noka;
         CREATE TEMP TABLE newborns AS
         SELECT s.* FROM stunting s WHERE s.child_nik IS NULL
           AND s.kk IN (SELECT kk FROM persons);

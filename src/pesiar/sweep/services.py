@@ -14,7 +14,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from openpyxl import Workbook
 
-from pesiar.accounts.scoping import get_scope, mask_nik, visible_regions
+from pesiar.accounts.cells import csv_dict, xlsx_row
+from pesiar.accounts.scoping import get_scope, visible_regions
+from pesiar.accounts.viewer import Viewer
 from pesiar.regions.models import Region, under_q, within_q
 from pesiar.sweep.models import WorklistItem, WorklistMember
 from pesiar.sweep.pipeline import SweepError, run_sweep
@@ -42,10 +44,10 @@ MEMBER_COLUMNS = [
 ]  # fmt: skip
 
 
-def member_rows(items: QuerySet, *, full_identifiers: bool) -> Iterator[dict[str, Any]]:
+def member_rows(items: QuerySet, viewer: Viewer | None) -> Iterator[dict[str, Any]]:
     """One dict per member of each family in `items` (a scoped or unscoped queryset of
-    WorklistItem), families by priority, in MEMBER_COLUMNS order. NIK and KK are masked
-    unless `full_identifiers`."""
+    WorklistItem), families by priority, in MEMBER_COLUMNS order. NIK, KK and birth date as
+    `viewer` sees them (None: the operator's CLI, in full)."""
     names = dict(
         Region.objects.filter(
             code__in=items.order_by().values("village_id").distinct()
@@ -57,13 +59,14 @@ def member_rows(items: QuerySet, *, full_identifiers: bool) -> Iterator[dict[str
         .select_related("item")
         .order_by("-item__priority", "item__kk", "-priority", "birth_date")
     )
-    show = (lambda value: value) if full_identifiers else mask_nik
+    show = viewer.identifier if viewer is not None else (lambda value: value or "")
+    birth = viewer.birth if viewer is not None else (lambda value: value)
     for m in members.iterator(chunk_size=5000):
         item = m.item
         yield {
             "village_code": item.village_id,
             "kk": show(item.kk),
-            "nik": show(m.nik) if m.nik else "",
+            "nik": show(m.nik),
             "name": m.name,
             "status": m.status,
             "pathway": m.pathway,
@@ -73,7 +76,7 @@ def member_rows(items: QuerySet, *, full_identifiers: bool) -> Iterator[dict[str
             "head_name": item.head_name,
             "address": item.address,
             "sex": m.sex,
-            "birth_date": m.birth_date,
+            "birth_date": birth(m.birth_date),
             "relation": m.relation,
             "inactive_reason": m.inactive_reason,
             "segment": m.segment,
@@ -93,25 +96,26 @@ def member_rows(items: QuerySet, *, full_identifiers: bool) -> Iterator[dict[str
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
-    """Write the rows as UTF-8 CSV to a text stream; the number of rows written."""
+    """Write the rows as UTF-8 CSV to a text stream (formula-like text prefixed with `'`);
+    the number of rows written."""
     writer = csv.DictWriter(out, fieldnames=MEMBER_COLUMNS, lineterminator="\n")
     writer.writeheader()
     n = 0
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow(csv_dict({k: "" if v is None else v for k, v in row.items()}))
         n += 1
     return n
 
 
 def write_xlsx(rows: Iterable[dict[str, Any]], path: Path | Any, *, title: str) -> int:
     """Write the rows to an XLSX workbook (NIK, KK and Noka as text, so Excel keeps every
-    digit); the number of rows written."""
+    digit; formula-like text as string cells); the number of rows written."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.append(MEMBER_COLUMNS)
     n = 0
     for row in rows:
-        sheet.append([row[c] for c in MEMBER_COLUMNS])
+        sheet.append(xlsx_row(sheet, [row[c] for c in MEMBER_COLUMNS]))
         n += 1
     book.save(path)
     return n

@@ -11,15 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
-from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import AccessKind
-from pesiar.accounts.scoping import (
-    can_see_full_identifiers,
-    get_scope,
-    in_scope,
-    mask_nik,
-    visible_regions,
-)
+from pesiar.accounts.scoping import in_scope, visible_regions
+from pesiar.accounts.viewer import viewer_for
 from pesiar.regions.models import Region, within_q
 from pesiar.sweep import services
 from pesiar.sweep.models import Flag, Pathway, WorklistMember
@@ -29,7 +23,8 @@ PAGE_SIZE = 25
 
 
 def filtered_items(request: HttpRequest):
-    """The user's open families, narrowed by the query string (village, pathway, q)."""
+    """The user's open families, narrowed by the query string (village, pathway, q): a name,
+    or an exact KK for roles that see identifiers in full."""
     items = services.open_items(request.user)
     village = request.GET.get("village", "")
     if village:
@@ -39,7 +34,10 @@ def filtered_items(request: HttpRequest):
         items = items.filter(pathways__icontains=f'"{pathway}"')
     query = request.GET.get("q", "").strip()
     if query:
-        items = items.filter(Q(head_name__icontains=query) | Q(kk=query))
+        match = Q(head_name__icontains=query)
+        if viewer_for(request).identifier_search:
+            match |= Q(kk=query)
+        items = items.filter(match)
     return items, village
 
 
@@ -47,13 +45,13 @@ def filtered_items(request: HttpRequest):
 def worklist(request: HttpRequest) -> HttpResponse:
     items, village = filtered_items(request)
     page = Paginator(items.order_by("-priority", "kk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    full = can_see_full_identifiers(request.user)
+    viewer = viewer_for(request)
     for item in page:
-        item.kk_shown = item.kk if full else mask_nik(item.kk)
+        item.kk_shown = viewer.identifier(item.kk)
     villages = Region.objects.filter(
         code__in=services.open_items(request.user).values("village_id").distinct()
     ).order_by("name")
-    log_request(request, rows=len(page), full_identifiers=full)
+    viewer.log_request(request, rows=len(page))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -79,16 +77,17 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(item=item)
         .order_by("-priority", "birth_date")
     )
-    full = can_see_full_identifiers(request.user)
-    item.kk_shown = item.kk if full else mask_nik(item.kk)
+    viewer = viewer_for(request)
+    item.kk_shown = viewer.identifier(item.kk)
     flag_names = dict(Flag.choices)
     labels = {**flag_names, **dict(Pathway.choices)}
     for member in members:
-        member.nik_shown = member.nik if full else mask_nik(member.nik)
+        member.nik_shown = viewer.identifier(member.nik)
+        member.birth_shown = viewer.birth_text(member.birth_date)
         member.flag_names = [flag_names.get(f, f) for f in member.flags]
     for line in item.explanation:
         line["label"] = labels.get(line["key"], line["key"])
-    log_request(request, rows=len(members), region=item.village_id, full_identifiers=full)
+    viewer.log_request(request, rows=len(members), region=item.village_id)
     return render(request, "sweep/item.html", {"item": item, "members": members})
 
 
@@ -96,8 +95,8 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def export(request: HttpRequest) -> HttpResponse:
     """The listed families' members as CSV or XLSX, masked as the user sees them."""
     items, village = filtered_items(request)
-    full = can_see_full_identifiers(request.user)
-    rows = list(services.member_rows(items, full_identifiers=full))
+    viewer = viewer_for(request)
+    rows = list(services.member_rows(items, viewer))
     name = f"worklist-{village or 'all'}"
     if request.GET.get("format") == "xlsx":
         buffer = io.BytesIO()
@@ -113,9 +112,7 @@ def export(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
         filename = f"{name}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    log_request(
-        request, rows=len(rows), kind=AccessKind.EXPORT, region=village, full_identifiers=full
-    )
+    viewer.log_request(request, rows=len(rows), kind=AccessKind.EXPORT, region=village)
     return response
 
 
@@ -123,7 +120,7 @@ def export(request: HttpRequest) -> HttpResponse:
 def budget(request: HttpRequest) -> HttpResponse:
     """PBI-APBD proposals and their yearly cost, per child region, with drill-down."""
     code = request.GET.get("region", "")
-    scope = get_scope(request.user)
+    scope = viewer_for(request).scope
     if not code and not scope.national and len(scope.codes) == 1:
         code = scope.codes[0]
     if code and not in_scope(request.user, code):

@@ -37,6 +37,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", action="store_true", help="End with one JSON line with the counts."
         )
+        parser.add_argument(
+            "--scope",
+            default="",
+            metavar="CODE",
+            help="The region the file covers (rows outside it are rejected); default nation-wide.",
+        )
 
     def handle(
         self,
@@ -76,6 +82,7 @@ class Command(BaseCommand):
                     as_of,
                     mapping_file=mapping,
                     replace=replace,
+                    scope=options["scope"],
                     progress=progress,
                     format_name=options.get("format_name"),
                     village=options.get("village"),

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         if region is None:
             raise CommandError(f"unknown region code {code!r} (e.g. 15.02 or 15.02.05.2001)")
         items = open_items(None).filter(within_q(code, "village__code"))
-        rows = member_rows(items, full_identifiers=True)
+        rows = member_rows(items, None)
         if format == "xlsx":
             if out is None:
                 raise CommandError("--format xlsx needs --out FILE")
