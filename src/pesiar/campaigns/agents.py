@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pesiar.accounts.models import Role, Scope, User
-from pesiar.accounts.scoping import can_see_full_identifiers, forget_scope, get_scope, mask_nik
+from pesiar.accounts.scoping import forget_scope, get_scope
+from pesiar.accounts.viewer import Viewer
 from pesiar.campaigns.models import AgentAssignment, AssignmentStatus
 from pesiar.field.models import RegistrationPerson, RegistrationRequest, RequestStatus
 from pesiar.field.services import agent_kpis
@@ -232,7 +233,7 @@ def statement(user: User, agent: User, month: str) -> Statement:
         .prefetch_related(Prefetch("people", queryset=RegistrationPerson.objects.for_user(user)))
         .order_by("submitted_at", "id")
     )
-    full = can_see_full_identifiers(user)
+    viewer = Viewer.of(user)
     lines = []
     for r in requests:
         if not scope.contains(r.village_id):
@@ -247,7 +248,7 @@ def statement(user: User, agent: User, month: str) -> Statement:
         lines.append(
             StatementLine(
                 village=r.village_id,
-                kk=r.kk if full else mask_nik(r.kk),
+                kk=viewer.identifier(r.kk),
                 submitted=timezone.localdate(r.submitted_at),
                 people=len(people),
                 confirmed=by_next,

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from pesiar.accounts.audit import log_access
 from pesiar.accounts.models import AccessKind
-from pesiar.accounts.scoping import can_see_full_identifiers, mask_nik, require_personal_access
+from pesiar.accounts.scoping import require_personal_access
+from pesiar.accounts.viewer import Viewer
 from pesiar.campaigns.pathways import DONT_WAIT, WHY_ACTIVE, guide
 from pesiar.sweep.models import WorklistItem, WorklistMember
 
@@ -41,8 +42,9 @@ def build(user: Any, item_id: int) -> Leaflet:
     item = item.first()
     if item is None:
         raise PermissionDenied(_("No such family in your region scope."))
-    full = can_see_full_identifiers(user)
-    show = (lambda v: v) if full else mask_nik
+    viewer = Viewer.of(user)
+    full = viewer.full_identifiers
+    show = viewer.identifier
     members, pathways = [], []
     for m in WorklistMember.objects.for_user(user).filter(item=item):
         if m.status == WorklistMember.Status.ACTIVE:

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pesiar.accounts.audit import log_request
 from pesiar.accounts.models import Role, User
-from pesiar.accounts.scoping import can_see_full_identifiers, get_scope, require_personal_access
+from pesiar.accounts.scoping import get_scope, require_personal_access
+from pesiar.accounts.viewer import viewer_for
 from pesiar.campaigns import agents, effect, leaflet, plausibility, report, services
 from pesiar.campaigns.models import AgentAssignment, AssignmentStatus, TargetKind
 from pesiar.campaigns.pathways import DONT_WAIT, GUIDES, WHY_ACTIVE
@@ -182,9 +182,7 @@ def agent_statement(request: HttpRequest, username: str, month: str) -> HttpResp
     except ValidationError as exc:
         _fail(request, exc)
         return redirect("campaigns:agents")
-    log_request(
-        request, rows=len(st.lines), full_identifiers=can_see_full_identifiers(request.user)
-    )
+    viewer_for(request).log_request(request, rows=len(st.lines))
     return render(request, "campaigns/statement.html", {"st": st})
 
 
@@ -196,7 +194,7 @@ def flags(request: HttpRequest) -> HttpResponse:
     end = _date(request.GET.get("end"), today)
     code = request.GET.get("region", "")
     found = plausibility.flags_for(request.user, code, start, end)
-    log_request(request, rows=len(found))
+    viewer_for(request).log_request(request, rows=len(found), identifiers=False)
     return render(
         request,
         "campaigns/flags.html",
@@ -208,11 +206,11 @@ def flags(request: HttpRequest) -> HttpResponse:
 def family(request: HttpRequest, item_id: int) -> HttpResponse:
     """The family's leaflet page: download, the WhatsApp message, the agent's scripts."""
     content = leaflet.build(request.user, item_id)
-    log_request(
+    viewer_for(request).log_request(
         request,
         rows=len(content.members) + 1,
         region=content.item.village_id,
-        full_identifiers=not content.masked,
+        identifiers=not content.masked,
     )
     return render(
         request,
