@@ -155,7 +155,7 @@ def register_family(request: HttpRequest, item_id: int) -> HttpResponse:
                     ),
                 )
             except services.FieldError as exc:
-                member_problems = exc.problems
+                member_problems = viewer_for(request).texts(exc.problems)
             else:
                 messages.success(request, _("Registration saved."))
                 return redirect("field:registration", pk=req.pk)
