@@ -509,7 +509,8 @@ def test_scanner_no_full_identifier_reaches_a_masked_role(world, client, name):
                     )  # fmt: skip
                 else:
                     response = getattr(client, method)(route.path, {}, follow=True)
-                assert response.status_code < 500, (method, route.path)
+                # /healthz answers 503 while no task worker beats (none does here)
+                assert response.status_code < 500 or route.name == "healthz", (method, route.path)
                 text = b"".join(response) if response.streaming else response.content
                 if isinstance(text, bytes | bytearray):
                     text = _readable(bytes(text))
