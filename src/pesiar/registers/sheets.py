@@ -140,8 +140,8 @@ def _write(path: Path, out: Path, header: list[str], at: int, first, rows) -> in
 
         def all_rows():
             yield from first[at + 1 :]
-            for row in rows:
-                yield [cell_text(v) for v in row]
+            for row in rows:  # most cells are text: no call for those
+                yield [v if type(v) is str else cell_text(v) for v in row]
 
         for number, cells in enumerate(all_rows(), start=at + 2):
             if len(cells) > 1 and cells[1].strip() == END_MARKER:
