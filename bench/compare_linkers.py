@@ -103,7 +103,10 @@ def link_splink(population: str, membership: str, out: str) -> None:
     )
     db_api = DuckDBAPI(connection=con)
     linker = Linker(
-        [db_api.register("a_residents"), db_api.register("b_participants")],
+        [
+            db_api.register("a_residents", dataset_display_name="a_residents"),
+            db_api.register("b_participants", dataset_display_name="b_participants"),
+        ],
         settings,
         log_level=None,
     )

@@ -209,7 +209,8 @@ def test_model_saved_and_reloadable(linked):
         fresh.execute(f"""
             CREATE TABLE {table} AS SELECT
                 1::BIGINT AS unique_id, '1571065007220001' AS nik, '1571061201150003' AS kk,
-                'KAMARIA' AS name_norm, 'KAMARIA' AS name_compact, 'P' AS sex,
+                'KAMARIA' AS name_norm, 'KAMARIA' AS name_compact, 'KAMARIA' AS name_sorted,
+                'KAMARIA' AS name_long, 'P' AS sex,
                 DATE '2022-07-10' AS birth_date, 2022 AS birth_year,
                 '15.71.06.1005' AS village, '15.71.06' AS district,
                 '157106500722' AS nik_head, '5007220001' AS nik_tail,
