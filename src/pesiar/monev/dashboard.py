@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from pesiar.accounts.scoping import get_scope
+from pesiar.campaigns import report as campaign_report
 from pesiar.coverage.models import Indicator
 from pesiar.coverage.services import Targets, pct
 from pesiar.field import services as field_services
@@ -163,6 +164,7 @@ class Dashboard:
     churn: Churn | None = None
     path: TargetPath | None = None
     own: bool = True  # inside the user's own regions (not only a peer)
+    campaigns: list | None = None  # campaigns in or above the region (campaigns.report)
 
     @property
     def child_level_name(self) -> str:
@@ -238,6 +240,7 @@ def extra_sections(user: Any | None, code: str, as_of: date, period: tuple[date,
             "worklist": worklist(user, code),
             "agents": agent_kpis(user, code, *period) if code else None,
             "budget": budget(user, code, as_of),
+            "campaigns": guarded(campaign_report.section, user, code, as_of) or None,
         }
         cache.set(key, extra, OPTIONAL_SECONDS)
     return extra
