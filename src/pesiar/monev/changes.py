@@ -256,7 +256,7 @@ def agents_within(code: str) -> int:
     """Village agents whose scope lies inside `code` (a count)."""
     qs = Scope.objects.filter(user__role="agent", user__is_active=True)
     if code:
-        qs = qs.filter(within_q(code, "region_id"))
+        qs = qs.filter(within_q(code, "region__code"))
     return qs.values("user").distinct().count()
 
 
