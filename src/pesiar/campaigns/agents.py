@@ -216,7 +216,12 @@ def statement(user: User, agent: User, month: str) -> Statement:
     for roles that do not see full identifiers; the caller logs the read."""
     start, end = month_range(month)
     scope = get_scope(user)
-    if user.pk != agent.pk and user.role not in (Role.BRANCH, Role.REGENCY, Role.ADMIN):
+    if user.pk != agent.pk and user.role not in (
+        Role.BRANCH,
+        Role.REGENCY,
+        Role.PROVINCE,
+        Role.ADMIN,
+    ):
         raise PermissionDenied(_("Only the agent, the BPJS branch and the Pemda see statements."))
     snapshot = (
         Snapshot.objects.filter(kind="membership", as_of__gt=end).order_by("as_of", "id").first()
