@@ -666,7 +666,7 @@ def write_rejects(
                 )
                 UNION ALL
                 SELECT line, code, NULL, message, code, text, {nulls} FROM reader_rejects
-            ) ORDER BY line
+            ) ORDER BY CAST(line AS BIGINT)  -- by number: the cells are text by then
         ) TO {_sql_path(out / "rejects.csv")} (HEADER, DELIMITER ',')
         """
     )
