@@ -84,6 +84,9 @@ class PesiarWorker(Worker):
         """Heartbeat, lease recovery, time limit and housekeeping, until the loop ends."""
         next_housekeeping = 0.0
         try:
+            # register_worker has just beaten: the first beat here comes one interval later,
+            # so a short batch run never writes beside the task it runs (SQLite locks tables)
+            self._stop.wait(self.conf.heartbeat_seconds)
             while not self._stop.is_set():
                 try:
                     self._beat()
