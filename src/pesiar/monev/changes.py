@@ -16,7 +16,7 @@ from pesiar.accounts.models import Scope
 from pesiar.coverage.churn import GAINS, LOSSES
 from pesiar.coverage.models import Change
 from pesiar.coverage.services import Targets
-from pesiar.monev.figures import Figures, region_figures
+from pesiar.monev.figures import VALUE_FIELDS, Figures, region_figures
 from pesiar.monev.scope import NATION, in_scope, indicators, scope_codes
 from pesiar.regions.models import CODE_LENGTH, within_q
 
@@ -40,7 +40,7 @@ def attach_previous(user: Any | None, rows: list[Figures], previous: date | None
             Figures.from_values(v)
             for v in indicators(user)
             .filter(as_of=previous, region_id__in=codes)
-            .values(*VALUE_FIELDS_PREVIOUS)
+            .values(*VALUE_FIELDS)
         )
     }
     for row in rows:
@@ -48,24 +48,6 @@ def attach_previous(user: Any | None, rows: list[Figures], previous: date | None
             row.previous = region_figures(user, NATION, previous)
         else:
             row.previous = found.get(row.code)
-
-
-VALUE_FIELDS_PREVIOUS = (
-    "region_id",
-    "region__name",
-    "level",
-    "as_of",
-    "population",
-    "registered",
-    "active",
-    "coverage_pct",
-    "active_pct",
-    "to_target_coverage",
-    "to_target_active",
-    "rank",
-    "rank_of",
-    "uhc_class",
-)
 
 
 # --- the churn radar ---------------------------------------------------------------------------
