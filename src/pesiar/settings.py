@@ -246,6 +246,8 @@ PESIAR = {
     },
     # Monev: villages with fewer residents are left out of the lowest/highest lists, and
     # viewers see no percentages of them (small-count disclosure).
+    # DuckDB's memory limit for every connection (import, map, sweep); beyond it, it spills.
+    "DUCKDB_MEMORY": os.environ.get("PESIAR_DUCKDB_MEMORY") or "3GB",
     "MONEV": {"SMALL_COUNT": int(os.environ.get("PESIAR_SMALL_COUNT") or 20)},
 }
 

@@ -9,11 +9,11 @@ dashboards; the rows themselves are personal data (scoped, like the worklists).
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 from django.db import transaction
 from django.db.models import Count
 
 from pesiar.coverage.models import Change
+from pesiar.ops.duck import connect, sql_path
 
 LOSSES = (
     Change.Cause.PBI_DEACTIVATED,
@@ -31,10 +31,6 @@ REASON_CAUSES = {
 }
 
 
-def _q(path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def previous_run(run):
     """The latest done map before `run`'s date (None for the first)."""
     from pesiar.linkage.models import LinkRun
@@ -50,13 +46,14 @@ def change_rows(run, previous) -> list[tuple]:
     """(nik, kk, village_code, from_village_code, cause, before, after, segment) per changed
     resident between the persons of `previous` and of `run`."""
     reasons = " ".join(f"WHEN '{r}' THEN '{c}'" for r, c in REASON_CAUSES.items())
-    con = duckdb.connect()
+    con = connect()
     try:
         return con.execute(
             f"""
-            WITH p AS (SELECT * FROM read_parquet({_q(previous.persons_file)})),
-                 c AS (SELECT * FROM read_parquet({_q(run.persons_file)})),
-                 dead AS (SELECT DISTINCT nik FROM read_parquet({_q(run.population.data_file)})
+            WITH p AS (SELECT * FROM read_parquet({sql_path(previous.persons_file)})),
+                 c AS (SELECT * FROM read_parquet({sql_path(run.persons_file)})),
+                 dead AS (SELECT DISTINCT nik
+                          FROM read_parquet({sql_path(run.population.data_file)})
                           WHERE death_date IS NOT NULL AND death_date <= DATE '{run.as_of}'),
                  j AS (
                     SELECT coalesce(c.nik, p.nik) AS nik, coalesce(c.kk, p.kk) AS kk,

@@ -3,11 +3,11 @@ registration open, confirmed) and the faskes (FKTP) the village's participants a
 
 from typing import Any
 
-import duckdb
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pesiar.field.models import RegistrationRequest, RequestStatus
+from pesiar.ops.duck import connect, sql_path
 from pesiar.registers.models import Snapshot
 
 OPEN_REQUESTS = (
@@ -51,19 +51,15 @@ def family_status(user: Any, items: list[Any]) -> None:
         item.status, item.status_label, item.registration = status, STATUS_WORDS[status], req
 
 
-def _sql_path(path: Any) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def village_faskes(village_code: str, limit: int = 12) -> list[dict[str, Any]]:
     """The FKTP codes (KD_PPK) the participants of `village_code` use in the latest membership
     snapshot, most used first: [{code, people}]. Empty when the snapshot has no such column."""
     snapshot = Snapshot.objects.latest_for("membership", timezone.localdate())
     if snapshot is None or not snapshot.data_file.exists():
         return []
-    con = duckdb.connect()
+    con = connect()
     try:
-        source = f"read_parquet({_sql_path(snapshot.data_file)})"
+        source = f"read_parquet({sql_path(snapshot.data_file)})"
         columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         if not {"faskes_code", "village_code"} <= columns:
             return []

@@ -12,11 +12,11 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-import duckdb
 from django.db import transaction
 from django.utils import timezone
 
 from pesiar.field.models import PersonStatus, RegistrationPerson, RegistrationRequest, RequestStatus
+from pesiar.ops.duck import connect, sql_path
 from pesiar.regions.models import within_q
 from pesiar.registers.models import Snapshot
 
@@ -101,11 +101,11 @@ def _find(snapshot: Snapshot, niks: list[str]) -> dict[str, tuple[str, bool]]:
     """NIK -> (noka, active) for the NIKs present in the snapshot (an active card wins)."""
     if not niks:
         return {}
-    con = duckdb.connect()
+    con = connect()
     try:
         con.execute("CREATE TEMP TABLE wanted (nik VARCHAR)")
         con.executemany("INSERT INTO wanted VALUES (?)", [[n] for n in niks])
-        path = "'" + str(snapshot.data_file).replace("'", "''") + "'"
+        path = sql_path(snapshot.data_file)
         rows = con.execute(
             f"""
             SELECT m.nik, arg_max(m.noka, m.status = 'ACTIVE'), bool_or(m.status = 'ACTIVE')

@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -40,6 +39,7 @@ from pesiar.field.models import (
     Source,
     Visit,
 )
+from pesiar.ops.duck import connect, sql_path
 from pesiar.regions.models import Region, is_within, within_q
 from pesiar.registers.models import Snapshot
 from pesiar.registers.snapshots import snapshot_sql
@@ -314,10 +314,6 @@ def record_event(user: User, data: EventInput) -> tuple[Event, bool]:
 # --- registers: the family as Dukcapil and the latest map know it -----------------------------
 
 
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def latest_population() -> Snapshot | None:
     return Snapshot.objects.latest_for("population", timezone.localdate())
 
@@ -336,7 +332,7 @@ def family_from_registers(kk: str) -> list[dict[str, Any]]:
     snapshot = latest_population()
     if snapshot is None:
         raise FieldError(_("no population snapshot has been imported yet"))
-    con = duckdb.connect()
+    con = connect()
     try:
         rows = con.execute(
             f"""
@@ -352,7 +348,7 @@ def family_from_registers(kk: str) -> list[dict[str, Any]]:
         if persons is not None and rows:
             status = dict(
                 con.execute(
-                    f"SELECT nik, status FROM read_parquet({_sql_path(persons)}) WHERE kk = ?",
+                    f"SELECT nik, status FROM read_parquet({sql_path(persons)}) WHERE kk = ?",
                     [kk],
                 ).fetchall()
             )

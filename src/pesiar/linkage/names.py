@@ -8,6 +8,8 @@ normalisation runs inside the database on both tables, with no rows brought to P
 
 from __future__ import annotations
 
+from pesiar.ops.duck import sql_text
+
 # Academic degrees and diplomas, as typed with dots (S.PD, S.E., A.MD, M.KES ...).
 _DEGREE = (
     r"(?:(S|A|M|D[1-4])\.("
@@ -31,10 +33,6 @@ _WORDS = (
 )
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _spaced(expr: str) -> str:
     """Pad with spaces and double the inner ones, so ` WORD ` matches never overlap."""
     return f"(' ' || replace({expr}, ' ', '  ') || ' ')"
@@ -42,8 +40,8 @@ def _spaced(expr: str) -> str:
 
 def _word_sub(expr: str, pattern: str, replacement: str) -> str:
     return (
-        f"regexp_replace({_spaced(expr)}, {_sql_string(f' ({pattern}) ')}, "
-        f"{_sql_string(f' {replacement} ')}, 'g')"
+        f"regexp_replace({_spaced(expr)}, {sql_text(f' ({pattern}) ')}, "
+        f"{sql_text(f' {replacement} ')}, 'g')"
     )
 
 
@@ -64,9 +62,9 @@ def normalised_name_sql(column: str) -> str:
     s = f"regexp_replace({s}, '[''`\u00b4\u2018\u2019]', '', 'g')"
     s = f"regexp_replace({s}, '[^A-Z.]+', ' ', 'g')"
     s = _squeeze(s)
-    s = f"regexp_replace({_spaced(s)}, {_sql_string(f' {_DEGREE} ')}, ' ', 'g')"
+    s = f"regexp_replace({_spaced(s)}, {sql_text(f' {_DEGREE} ')}, ' ', 'g')"
     s = _squeeze(f"replace({s}, '.', ' ')")
-    s = f"regexp_replace({s}, {_sql_string(f'^(({_TITLES}) )+')}, '')"
+    s = f"regexp_replace({s}, {sql_text(f'^(({_TITLES}) )+')}, '')"
     # A patronym (SUPARMI BINTI KASIM): the father's name is not the person's.
     s = f"regexp_replace({s}, '^(.+?) (BIN|BINTI|BT|BTE) .*$', '\\1')"
     s = _word_sub(s, _MUHAMMAD, "MUHAMMAD")

@@ -14,7 +14,6 @@ Duplicate NIKs are resolved by a fixed rule and counted, never double-counted:
 """
 
 import logging
-import os
 import shutil
 import time
 import traceback
@@ -31,6 +30,7 @@ from django.utils import timezone
 from pesiar.coverage.services import indicator_table, store_indicators
 from pesiar.linkage import names, rates
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
+from pesiar.ops.duck import Steps, connect, sql_path
 from pesiar.registers.models import Snapshot
 from pesiar.registers.snapshots import snapshot_sql
 
@@ -54,10 +54,6 @@ def failure_reason(step: str, exc: BaseException) -> str:
     """One line for officers: the step, the kind of error and its first line."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return f"step {step}: {type(exc).__name__}: {text}"[:500]
-
-
-def _path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def snapshots_for(as_of: date) -> tuple[Snapshot, Snapshot]:
@@ -319,10 +315,10 @@ def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
                l.method, l.probability
         FROM residents r LEFT JOIN links l USING (rid) LEFT JOIN participants p USING (pid)
         WHERE r.alive;
-        COPY persons TO {_path(out / "persons.parquet")} (FORMAT parquet, COMPRESSION zstd);
+        COPY persons TO {sql_path(out / "persons.parquet")} (FORMAT parquet, COMPRESSION zstd);
         COPY (SELECT r.nik, p.noka, l.method, l.probability, r.alive
               FROM links l JOIN residents r USING (rid) JOIN participants p USING (pid))
-          TO {_path(out / "links.parquet")} (FORMAT parquet, COMPRESSION zstd);
+          TO {sql_path(out / "links.parquet")} (FORMAT parquet, COMPRESSION zstd);
         CREATE TEMP TABLE participant_findings AS
         SELECT village_code, sum(unmatched) AS unmatched, sum(deceased) AS deceased_listed FROM (
             SELECT p.village_code, 1 AS unmatched, 0 AS deceased FROM participants p
@@ -356,6 +352,19 @@ def store_rates(con: duckdb.DuckDBPyConnection, run: LinkRun, as_of: date) -> di
     return {"villages_far_below": len(run.parameters["linkage_summary"]["flagged_villages"])}
 
 
+def store_run(con: duckdb.DuckDBPyConnection, run: LinkRun, as_of: date, steps: Steps) -> None:
+    """Store the indicators of every region and mark the run DONE, in one transaction."""
+    started = time.perf_counter()
+    rows = indicator_table(con)
+    columns = [d[0] for d in con.description]
+    with transaction.atomic():
+        steps.counts["regions"] = store_indicators(run, as_of, rows, columns)
+        steps.seconds["indicators"] = round(time.perf_counter() - started, 3)
+        run.counts, run.seconds = steps.counts, steps.seconds
+        run.status, run.finished_at = LinkRun.Status.DONE, timezone.now()
+        run.save()
+
+
 def run_map(
     as_of: date,
     *,
@@ -369,7 +378,6 @@ def run_map(
     Raises MapError when there is nothing to link. Any failure after the run has started
     leaves it FAILED with a one-line reason (`message`) and raises MapFailed.
     """
-    say = progress or (lambda _message: None)
     upper = settings.PESIAR["LINK_UPPER"] if upper is None else upper
     lower = settings.PESIAR["LINK_LOWER"] if lower is None else lower
     population, membership = snapshots_for(as_of)
@@ -379,48 +387,29 @@ def run_map(
     run = LinkRun.objects.create(
         as_of=as_of, population=population, membership=membership, folder=str(folder)
     )
-    seconds: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    con = duckdb.connect()
-    step_name = "start"
+    steps = Steps(progress)
+    con = connect(out / "tmp")
     try:
-        (out / "tmp").mkdir()
-        con.execute(f"SET memory_limit = '{os.environ.get('PESIAR_DUCKDB_MEMORY', '3GB')}'")
-        con.execute(f"SET temp_directory = {_path(out / 'tmp')}")
-        steps = [
-            ("read", lambda: load_inputs(con, population, membership, as_of)),
-            ("exact", lambda: stage_exact(con)),
-            (
-                "probabilistic",
-                lambda: stage_probabilistic(con, run, out, upper, lower, retrain),
-            ),
-            ("status", lambda: statuses(con, out)),
-            ("rates", lambda: store_rates(con, run, as_of)),
-        ]
-        for name, step in steps:
-            step_name = name
-            say(name)
-            started = time.perf_counter()
-            counts.update(step())
-            seconds[name] = round(time.perf_counter() - started, 3)
-        step_name = "indicators"
-        say("indicators")
-        started = time.perf_counter()
-        rows = indicator_table(con)
-        columns = [d[0] for d in con.description]
-        with transaction.atomic():
-            counts["regions"] = store_indicators(run, as_of, rows, columns)
-            seconds["indicators"] = round(time.perf_counter() - started, 3)
-            run.counts, run.seconds = counts, seconds
-            run.status, run.finished_at = LinkRun.Status.DONE, timezone.now()
-            run.save()
+        steps.run(
+            [
+                ("read", lambda: load_inputs(con, population, membership, as_of)),
+                ("exact", lambda: stage_exact(con)),
+                (
+                    "probabilistic",
+                    lambda: stage_probabilistic(con, run, out, upper, lower, retrain),
+                ),
+                ("status", lambda: statuses(con, out)),
+                ("rates", lambda: store_rates(con, run, as_of)),
+                ("indicators", lambda: store_run(con, run, as_of, steps)),
+            ]
+        )
     except BaseException as exc:
-        reason = failure_reason(step_name, exc)
+        reason = failure_reason(steps.current, exc)
         # The details for whoever maintains the server; officers see the one line.
         (out / "error.txt").write_text("".join(traceback.format_exception(exc)))
         logger.warning("map #%s failed: %s (details in %s)", run.pk, reason, out / "error.txt")
         run.status, run.message = LinkRun.Status.FAILED, reason
-        run.counts, run.seconds, run.finished_at = counts, seconds, timezone.now()
+        run.counts, run.seconds, run.finished_at = steps.counts, steps.seconds, timezone.now()
         run.save()
         if isinstance(exc, Exception):
             raise MapFailed(run, reason) from exc

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from pesiar.ops.duck import connect, sql_path
 from pesiar.regions.models import Level, Region
 from pesiar.registers import intake, validate
 from pesiar.registers.limits import ImportLimitError, check_rows
@@ -162,10 +163,6 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def load_raw(con: duckdb.DuckDBPyConnection, source: Source, progress: Progress | None) -> str:
     """Table `raw` with the source's columns as text, in file order; returns the relation
     that gives each row its `k` (CSV: record number among the rows the reader accepted;
@@ -175,7 +172,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: Source, progress: Progress 
         cols = ", ".join(
             f"CAST({ident(h)} AS VARCHAR) AS {n}" for h, n in zip(source.header, names, strict=True)
         )
-        reader = f"SELECT {cols} FROM read_parquet({_sql_path(source.path)})"
+        reader = f"SELECT {cols} FROM read_parquet({sql_path(source.path)})"
     else:
         reader = f"SELECT * FROM {csv_reader(source, names)}"
     # A table keeps insertion (file) order, so rowid numbers the rows without a window,
@@ -195,7 +192,7 @@ def csv_reader(source: Source, names: list[str]) -> str:
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in all_names) + "}"
     delim = source.delimiter.replace("'", "''")
     return (
-        f"read_csv({_sql_path(source.path)}, delim = '{delim}', quote = '\"', escape = '\"', "
+        f"read_csv({sql_path(source.path)}, delim = '{delim}', quote = '\"', escape = '\"', "
         f"header = true, auto_detect = false, columns = {columns}, store_rejects = true, "
         "strict_mode = true, null_padding = false, max_line_size = 1048576)"
     )
@@ -536,11 +533,8 @@ def validate_to_parquet(
     and findings [(village_code, code, severity, rows)].
     """
     register = REGISTERS[kind]
-    (staging / "tmp").mkdir(exist_ok=True)
-    con = duckdb.connect()  # in memory, spilling to the staging folder beyond memory_limit
+    con = connect(staging / "tmp")  # in memory, spilling to the staging folder beyond the limit
     try:
-        con.execute(f"SET memory_limit = '{os.environ.get('PESIAR_DUCKDB_MEMORY', '3GB')}'")
-        con.execute(f"SET temp_directory = {_sql_path(staging / 'tmp')}")
         con.execute("SET preserve_insertion_order = true")
         villages = list(Region.objects.filter(level=Level.VILLAGE).values_list("code", flat=True))
         validate.prepare(con, villages, scope)
@@ -572,7 +566,7 @@ def validate_to_parquet(
             COPY (
                 SELECT line, {canonical}, all_warnings AS warnings
                 FROM final WHERE NOT has_error ORDER BY line
-            ) TO {_sql_path(out / "accepted.parquet")} (FORMAT parquet, COMPRESSION zstd)
+            ) TO {sql_path(out / "accepted.parquet")} (FORMAT parquet, COMPRESSION zstd)
             """,
             "write",
             progress,
@@ -602,7 +596,7 @@ def validate_to_parquet(
             """
         ).fetchall()
         written = con.execute(
-            f"SELECT count(*) FROM read_parquet({_sql_path(out / 'accepted.parquet')})"
+            f"SELECT count(*) FROM read_parquet({sql_path(out / 'accepted.parquet')})"
         ).fetchone()[0]
         if written != accepted:
             raise AssertionError(f"wrote {written} rows, expected {accepted}")
@@ -667,7 +661,7 @@ def write_rejects(
                 UNION ALL
                 SELECT line, code, NULL, message, code, text, {nulls} FROM reader_rejects
             ) ORDER BY CAST(line AS BIGINT)  -- by number: the cells are text by then
-        ) TO {_sql_path(out / "rejects.csv")} (HEADER, DELIMITER ',')
+        ) TO {sql_path(out / "rejects.csv")} (HEADER, DELIMITER ',')
         """
     )
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from pesiar.accounts.models import Role
 from pesiar.accounts.scoping import get_scope
+from pesiar.ops.duck import sql_text
 from pesiar.regions.models import Level, Region, is_within
 from pesiar.registers.models import Snapshot
 from pesiar.registers.schema import REGISTERS, Kind
@@ -78,13 +79,9 @@ def snapshot_files(kind: str, as_of: date) -> list[SnapshotFile]:
     return out
 
 
-def _quote(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 def _region_test(code: str) -> str:
     column = "coalesce(village_code, '')"
-    return f"({column} = {_quote(code)} OR {column} LIKE {_quote(code + '.%')})"
+    return f"({column} = {sql_text(code)} OR {column} LIKE {sql_text(code + '.%')})"
 
 
 def snapshot_sql(kind: str, as_of: date) -> str | None:
@@ -97,7 +94,7 @@ def snapshot_sql(kind: str, as_of: date) -> str | None:
     for i, f in enumerate(files):
         # `line` identifies a row within its file: kept apart across files
         star = f"* REPLACE (CAST(line AS BIGINT) + {i} * {LINE_STRIDE} AS line)" if i else "*"
-        select = f"SELECT {star} FROM read_parquet({_quote(f.path)})"
+        select = f"SELECT {star} FROM read_parquet({sql_text(f.path)})"
         if f.excluded:
             select += " WHERE NOT (" + " OR ".join(_region_test(c) for c in f.excluded) + ")"
         parts.append(select)

@@ -10,6 +10,7 @@ from datetime import date
 
 import duckdb
 
+from pesiar.ops.duck import sql_text
 from pesiar.regions import builtin, changes, nik
 from pesiar.registers.schema import REGISTERS, REJECT, Column, Kind, Type
 
@@ -210,8 +211,7 @@ def prepare(con: duckdb.DuckDBPyConnection, village_codes: list[str], scope: str
     )
 
 
-def q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+q = sql_text  # short, for the many literals below
 
 
 def message(before: str, value: str, after: str) -> str:

@@ -7,18 +7,17 @@ stays), refreshed, reopened, or closed when the whole family is now active.
 """
 
 import itertools
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from datetime import date
-from pathlib import Path
 
 import duckdb
 from django.db import connection, transaction
 from django.utils import timezone
 
 from pesiar.linkage.models import LinkRun
+from pesiar.ops.duck import connect, sql_path
 from pesiar.registers.models import Snapshot
 from pesiar.registers.snapshots import snapshot_sql
 from pesiar.sweep.churn import feed_losses
@@ -36,10 +35,6 @@ UNSCOPED = "the sweep rebuilds the worklists of every village in the map"
 
 class SweepError(Exception):
     """The sweep cannot run (e.g. no map for the date)."""
-
-
-def _path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def map_for(as_of: date) -> LinkRun:
@@ -113,7 +108,7 @@ def gather_members(con: duckdb.DuckDBPyConnection, run: LinkRun, chunks: int) ->
     say of them, and a chunk number per family. Returns the number of families."""
     con.execute(
         f"""
-        CREATE TEMP TABLE persons AS SELECT * FROM read_parquet({_path(run.persons_file)});
+        CREATE TEMP TABLE persons AS SELECT * FROM read_parquet({sql_path(run.persons_file)});
         CREATE TEMP TABLE pop AS
         SELECT nik, arg_min(name, line) AS name, arg_min(family_relation, line) AS relation,
                arg_min(concat_ws(' ', address, 'RT ' || rt, 'RW ' || rw), line) AS address
@@ -404,14 +399,13 @@ def run_sweep(as_of: date, *, progress: Progress | None = None) -> SweepRun:
     )
     by_pathway: dict[str, int] = {}
     by_flag: dict[str, int] = {}
-    con = duckdb.connect()
+    con = connect()
     try:
-        con.execute(f"SET memory_limit = '{os.environ.get('PESIAR_DUCKDB_MEMORY', '3GB')}'")
         started = time.perf_counter()
         say("read")
         used = load_lists(con, as_of)
         persons = con.execute(
-            f"SELECT count(*) FROM read_parquet({_path(link_run.persons_file)})"
+            f"SELECT count(*) FROM read_parquet({sql_path(link_run.persons_file)})"
         ).fetchall()[0][0]
         chunks = max(1, persons // 200_000 + 1)
         gather_members(con, link_run, chunks)
