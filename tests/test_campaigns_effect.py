@@ -9,9 +9,10 @@ import pytest
 from django.test import override_settings
 
 from pesiar.accounts.models import User
-from pesiar.campaigns import agents, effect, oku
+from pesiar.campaigns import agents, effect
 from pesiar.campaigns.models import AgentAssignment, Campaign, FocusVillage
 from pesiar.coverage.models import Indicator
+from pesiar.demo import oku
 from pesiar.demo.generator.oku import FOCUS_VILLAGES, REGENCY, generate_oku
 from pesiar.field.models import RegistrationPerson, RegistrationRequest
 from pesiar.linkage.models import LinkRun, ReviewItem

@@ -19,7 +19,6 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.urls import reverse
-from django.utils import timezone
 
 from pesiar.accounts.models import User
 from pesiar.accounts.services import ensure_user
@@ -343,20 +342,22 @@ def test_worklist_budget_and_agent_sections_appear_when_present(users, monkeypat
     page = text(client_for(user, "en").get("/monev/r/15.02/sections/?partial=1"))
     assert "<html" not in page
     page = text(client_for(user, "en").get("/monev/r/15.02/sections/"))
-    assert "<html" in page and 'id="worklist"' in page and "Families listed" in page
+    assert "<html" in page and 'id="worklist"' in page and "Families on the worklists" in page
     assert 'id="budget"' in page and "60,480,000" in page and "Bangko" in page
     assert 'id="agents"' in page and "Siti Aminah" in page
-    assert calls["agents"][1] == MERANGIN and calls["agents"][3] == timezone.localdate()
+    # the month the snapshot closes (today is far past it: not stretched to today)
+    assert calls["agents"][1] == MERANGIN and calls["agents"][3] == AS_OF
     assert calls["agents"][2] == EARLIER + timedelta(days=1)
 
     book = load_book(reports.write_xlsx(reports.build(user, MERANGIN, AS_OF)))
     assert [c.value for c in book["Agen"][2]][:3] == ["Siti Aminah", "Dusun Baru", 25]
     assert book["Anggaran"]["C2"].value == 120
 
-    # a failing section is left out, the page still answers
+    # a failing section is an error of the page, not a section silently left out
     monkeypatch.setattr(field, "agent_kpis", lambda *a: 1 / 0, raising=False)
     cache.clear()
-    assert 'id="agents"' not in text(client_for(user).get("/monev/r/15.02/sections/"))
+    with pytest.raises(ZeroDivisionError):
+        client_for(user).get("/monev/r/15.02/sections/")
 
 
 def test_sections_are_left_out_when_the_apps_have_nothing(users, monkeypatch):
@@ -826,3 +827,59 @@ def test_no_link_a_page_shows_answers_4xx_or_5xx(users, username):
     if username in ("monev-branch", "monev-merangin", "monev-jambi"):
         failures += crawl(client, "/sweep/budget/", limit=10)  # the budget drill-down
     assert failures == []
+
+
+# --- small counts -------------------------------------------------------------------------------
+
+
+def test_viewers_see_no_figures_of_small_villages(users, settings, monkeypatch):
+    """A viewer (aggregates only) sees neither counts nor percentages of a village under the
+    small-count size: not on the district page, the map, the village's own page, the ranking
+    or the report; officers still see them all."""
+    district = "15.02.05"
+    villages = list(
+        Indicator.objects.unscoped(reason="test")
+        .filter(as_of=AS_OF, level=4, region__pk__startswith=district + ".", population__gt=0)
+        .order_by("population", "region_id")
+    )
+    small = villages[len(villages) // 2]  # half the district's villages fall under the size
+    monkeypatch.setitem(settings.PESIAR["MONEV"], "SMALL_COUNT", small.population + 1)
+    hidden = {v.region_id for v in villages if v.population <= small.population}
+    viewer, officer = users["monev-viewer"], users["monev-merangin"]
+
+    board = services.dashboard(viewer, district, AS_OF, extras=False)
+    rows = {c.code: c for c in board.children}
+    assert board.hidden_small == len(hidden) and {c for c in rows if rows[c].hidden} == hidden
+    for code in hidden:
+        assert rows[code].coverage_pct is None and rows[code].registered is None
+        assert rows[code].population > 0  # the size itself is shown
+    assert [c.hidden for c in board.children] == sorted(c.hidden for c in board.children)
+    page = text(client_for(viewer, "en").get(f"/monev/r/{district}/"))
+    assert 'id="children-hidden"' in page
+    assert f"{small.coverage_pct:.2f}" not in cells_row(page, "children", small.region.name)
+
+    own = text(client_for(viewer, "en").get(f"/monev/r/{small.region_id}/"))
+    assert 'id="small-hidden"' in own and 'id="kpi-coverage"' not in own
+    drawn = client_for(viewer, "en").get(f"/monev/r/{district}/map/")
+    assert drawn.status_code == 200 and small.region.name in text(drawn)
+
+    ranked = services.ranking(viewer, level=4, as_of=AS_OF, within=district, per_page=500)
+    assert ranked.hidden_small == len(hidden)
+    assert not {r.code for r in ranked.rows} & hidden
+
+    book = load_book(reports.write_xlsx(reports.build(viewer, district, AS_OF)))
+    desa = {row[0].value: row for row in book["Desa"].iter_rows(min_row=2)}
+    assert desa[small.region_id][5].value is None and desa[small.region_id][2].value > 0
+    for code in (district, small.region_id):  # the PDF too, the small village's own included
+        assert reports.render_pdf(reports.build(viewer, code, AS_OF)).startswith(b"%PDF")
+
+    cache.clear()
+    seen = services.dashboard(officer, district, AS_OF, extras=False)
+    assert seen.hidden_small == 0 and not any(c.hidden for c in seen.children)
+    assert services.ranking(officer, level=4, as_of=AS_OF, within=district).hidden_small == 0
+
+
+def cells_row(page: str, table_id: str, name: str) -> str:
+    """The HTML of the row of table `table_id` that names `name`."""
+    body = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    return next(row for row in re.findall(r"<tr.*?</tr>", body, flags=re.S) if name in row)

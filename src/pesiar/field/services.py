@@ -708,15 +708,18 @@ def batch_file(user: User, pk: int, fmt: str) -> tuple[Path, int]:
 # --- agent KPIs -------------------------------------------------------------------------------
 
 
-def agent_kpis(user: User, code: str, start: date, end: date) -> list[dict[str, Any]]:
-    """Per agent whose villages lie inside `code` and the user's scope, for dates start..end
-    (inclusive): families visited, registrations submitted, confirmed (incl. activated),
-    people activated, events held and their attendance. Aggregates: no personal rows."""
-    scope = get_scope(user)
+def agent_kpis(user: User | None, code: str, start: date, end: date) -> list[dict[str, Any]]:
+    """Per agent whose villages lie inside `code` and the user's scope (all for None: the
+    operator's command line), for dates start..end (inclusive): families visited,
+    registrations submitted, confirmed (incl. activated), people activated, events held and
+    their attendance. Aggregates: no personal rows."""
+    scope = get_scope(user) if user is not None else None
     agents = []
     for agent in User.objects.filter(role=Role.AGENT, is_active=True).prefetch_related("scopes"):
         villages = sorted(s.region_id for s in agent.scopes.all())
-        inside = [v for v in villages if is_within(v, code) and scope.contains(v)]
+        inside = [
+            v for v in villages if is_within(v, code) and (scope is None or scope.contains(v))
+        ]
         if inside:
             agents.append((agent, inside))
     if not agents:

@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy
 
@@ -44,6 +43,8 @@ def attach_previous(user: Any | None, rows: list[Figures], previous: date | None
         )
     }
     for row in rows:
+        if row.hidden:
+            continue
         if row.code == NATION:
             row.previous = region_figures(user, NATION, previous)
         else:
@@ -241,13 +242,3 @@ def agents_within(code: str) -> int:
         qs = qs.filter(within_q(code, "region__code"))
     return qs.values("user").distinct().count()
 
-
-def small_count_hidden(user: Any | None, figures: Figures) -> bool:
-    """Viewers see no percentages of villages under the small-count size."""
-    size = int(settings.PESIAR.get("MONEV", {}).get("SMALL_COUNT", 20))
-    return bool(
-        user is not None
-        and getattr(user, "role", "") == "viewer"
-        and figures.level == 4
-        and figures.population < size
-    )

@@ -2,7 +2,6 @@
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -36,6 +35,7 @@ from pesiar.monev.figures import (
     extreme_villages,
     finding_counts,
     region_figures,
+    small_count,
     trend,
 )
 from pesiar.monev.scope import (
@@ -59,39 +59,32 @@ logger = logging.getLogger(__name__)
 # --- what the sweep and field apps add -------------------------------------------------
 
 
-def guarded(func: Callable, *args: Any) -> Any:
-    """The result of `func(*args)`, or None when it fails (the section is then left out, and
-    the failure logged): a sweep or field failure must not take the figures down."""
-    try:
-        return func(*args)
-    except Exception as exc:
-        logger.warning(
-            "monev: %s.%s failed (%s: %s); its section is left out",
-            func.__module__,
-            getattr(func, "__name__", func),
-            type(exc).__name__,
-            exc,
-            exc_info=logger.isEnabledFor(logging.DEBUG),
-        )
-        return None
+
+PERIOD_OPEN_DAYS = 45
 
 
 def period_for(
     user: Any | None, as_of: date, available: list[date] | None = None
 ) -> tuple[date, date]:
-    """The work a Monev meeting on `as_of` reviews: from the day after the previous date with
-    figures (else 30 days before) to `as_of`, or to today for the latest date."""
+    """The work a Monev meeting on `as_of` reviews: the month that date's snapshot closes,
+    from the day after the previous date with figures (else 30 days before) to `as_of`.
+
+    For the latest date the month under way counts too, up to today, while today is within
+    PERIOD_OPEN_DAYS of it (the next snapshot is then due); an older snapshot is not stretched
+    to today, so its agents' figures stay those of its month."""
     available = dates(user) if available is None else available
     earlier = [d for d in available if d < as_of]
     start = earlier[0] + timedelta(days=1) if earlier else as_of - timedelta(days=30)
     end = as_of
-    if not [d for d in available if d > as_of]:
-        end = max(as_of, timezone.localdate())
+    today = timezone.localdate()
+    latest = not [d for d in available if d > as_of]
+    if latest and as_of < today <= as_of + timedelta(days=PERIOD_OPEN_DAYS):
+        end = today
     return start, end
 
 
 def agent_kpis(user: Any | None, code: str, start: date, end: date) -> list[dict] | None:
-    rows = guarded(field_services.agent_kpis, user, code, start, end)
+    rows = field_services.agent_kpis(user, code, start, end)
     if not rows:
         return None
     out = []
@@ -104,18 +97,18 @@ def agent_kpis(user: Any | None, code: str, start: date, end: date) -> list[dict
 
 
 def worklist(user: Any | None, code: str) -> dict | None:
-    progress = guarded(sweep_services.worklist_progress, user, code)
+    progress = sweep_services.worklist_progress(user, code)
     return progress if progress and progress.get("families") else None
 
 
 def budget(user: Any | None, code: str, as_of: date) -> dict | None:
     """PBI-APBD proposals: the total and the children's lines, when the sweep has run."""
-    total = guarded(sweep_services.budget_total, user, code, as_of)
+    total = sweep_services.budget_total(user, code, as_of)
     if not total or not total.get("pbi_people"):
         return None
     lines = []
     if code.count(".") < 3:  # a village has no sub-regions to list
-        lines = guarded(sweep_services.budget_by_region, user, code, as_of) or []
+        lines = sweep_services.budget_by_region(user, code, as_of) or []
     return {**total, "lines": [line for line in lines if line.get("pbi_people")]}
 
 
@@ -164,6 +157,8 @@ class Dashboard:
     churn: Churn | None = None
     path: TargetPath | None = None
     own: bool = True  # inside the user's own regions (not only a peer)
+    hidden_small: int = 0  # villages whose figures a viewer does not see (under small_count)
+    small_count: int = 0
     campaigns: list | None = None  # campaigns in or above the region (campaigns.report)
 
     @property
@@ -231,8 +226,9 @@ def dashboard(
 
 
 def extra_sections(user: Any | None, code: str, as_of: date, period: tuple[date, date]) -> dict:
-    """Worklist progress, PBI-APBD budget and agents' KPIs when the sweep and field apps
-    provide them (each None otherwise), cached for OPTIONAL_SECONDS."""
+    """Worklist progress, PBI-APBD budget, agents' KPIs and campaigns (each None when there
+    is nothing to show yet), cached for OPTIONAL_SECONDS. A failure in them is an error of
+    the page, like any other: it is not hidden behind a missing section."""
     key = f"monev:extra:{_viewer_key(user)}:{code}:{as_of}:{period[1]}"
     extra = cache.get(key)
     if extra is None:
@@ -240,7 +236,7 @@ def extra_sections(user: Any | None, code: str, as_of: date, period: tuple[date,
             "worklist": worklist(user, code),
             "agents": agent_kpis(user, code, *period) if code else None,
             "budget": budget(user, code, as_of),
-            "campaigns": guarded(campaign_report.section, user, code, as_of) or None,
+            "campaigns": campaign_report.section(user, code, as_of) or None,
         }
         cache.set(key, extra, OPTIONAL_SECONDS)
     return extra
@@ -263,8 +259,8 @@ def _figures_dashboard(
     previous = previous_date(available, as_of)
     peers = peer_figures(user, code, as_of)
     attach_previous(user, [figures, *children, *lowest, *highest, *peers], previous)
-    history = trend(user, code)
-    own = in_scope(user, code)
+    history = [] if figures.hidden else trend(user, code)
+    own = in_scope(user, code) and not figures.hidden
     return Dashboard(
         code=code,
         region=region,
@@ -291,6 +287,8 @@ def _figures_dashboard(
         churn=churn(user, code, as_of, children) if own else None,
         path=target_path(figures, history, agents_within(code)) if own else None,
         own=own,
+        hidden_small=sum(f.hidden for f in children),
+        small_count=small_count(),
     )
 
 

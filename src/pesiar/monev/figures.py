@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from pesiar.accounts.models import Role
 from pesiar.coverage.models import Indicator
 from pesiar.coverage.services import REASONS, SEGMENTS, Targets, pct, to_target
 from pesiar.monev.scope import (
@@ -50,6 +51,18 @@ class Figures:
     parent_code: str | None = None
     parent_name: str = ""
     previous: "Figures | None" = None  # the same region on the previous date
+    hidden: bool = False  # a small village's counts and percentages, kept from viewers
+
+    def hide(self) -> None:
+        """Keep only the name and the population: a village this small is almost a person."""
+        self.hidden = True
+        self.registered = self.active = None  # type: ignore[assignment]
+        self.coverage_pct = self.active_pct = None  # type: ignore[assignment]
+        self.to_target_coverage = self.to_target_active = None  # type: ignore[assignment]
+        self.rank = self.rank_of = None
+        self.uhc_class = ""
+        self.segments, self.inactive_reasons = {}, {}
+        self.previous = None
 
     def change(self, name: str) -> Decimal | int | None:
         """This figure minus the previous date's (None without a previous date)."""
@@ -61,12 +74,12 @@ class Figures:
         return now - before
 
     @property
-    def inactive(self) -> int:
-        return self.registered - self.active
+    def inactive(self) -> int | None:
+        return None if self.hidden else self.registered - self.active
 
     @property
-    def not_registered(self) -> int:
-        return self.population - self.registered
+    def not_registered(self) -> int | None:
+        return None if self.hidden else self.population - self.registered
 
     @property
     def level_name(self) -> str:
@@ -182,7 +195,11 @@ def region_figures(user: Any | None, code: str, as_of: date) -> Figures | None:
         name = _("Indonesia") if scope_codes(user) is None else _("Your regions")
         return Figures.total(NATION, name, 0, as_of, parts)
     row = indicators(user).filter(as_of=as_of, region_id=code).select_related("region").first()
-    return Figures.from_indicator(row) if row else None
+    if row is None:
+        return None
+    figures = Figures.from_indicator(row)
+    hide_small(user, [figures])
+    return figures
 
 
 def children_figures(user: Any | None, code: str, as_of: date) -> list[Figures]:
@@ -197,7 +214,9 @@ def children_figures(user: Any | None, code: str, as_of: date) -> list[Figures]:
             .select_related("region")
         )
         rows = [Figures.from_indicator(r) for r in qs]
-    return sorted(rows, key=lambda f: (-f.active_pct, -f.coverage_pct, f.code))
+    ranked = sorted(rows, key=lambda f: (-f.active_pct, -f.coverage_pct, f.code))
+    hide_small(user, ranked)
+    return hidden_last(ranked)
 
 
 def trend(user: Any | None, code: str, limit: int = 24) -> list[Figures]:
@@ -233,6 +252,7 @@ def trend(user: Any | None, code: str, limit: int = 24) -> list[Figures]:
     else:
         qs = indicators(user).filter(region_id=code).select_related("region")
         out = [Figures.from_indicator(r) for r in qs.order_by("-as_of")[:limit]]
+        hide_small(user, out)
     return out[::-1]
 
 
@@ -266,6 +286,30 @@ def extreme_villages(
 def small_count() -> int:
     """Villages with fewer residents: no percentages for viewers, not in the extremes."""
     return int(settings.PESIAR.get("MONEV", {}).get("SMALL_COUNT", 20))
+
+
+def hides_small(user: Any | None) -> bool:
+    """Viewers (aggregates only) see no figures of villages under `small_count()` residents."""
+    return getattr(user, "role", None) == Role.VIEWER
+
+
+def hide_small(user: Any | None, rows: Sequence[Figures]) -> int:
+    """Hide the figures of the small villages among `rows` from a viewer; how many."""
+    if not hides_small(user):
+        return 0
+    size = small_count()
+    small = [f for f in rows if f.level == Level.VILLAGE and not f.hidden and f.population < size]
+    for figures in small:
+        figures.hide()
+    return len(small)
+
+
+def hidden_last(rows: list[Figures]) -> list[Figures]:
+    """A ranked list with the hidden villages after the others, by name (their place in the
+    ranking would tell what is hidden)."""
+    return [f for f in rows if not f.hidden] + sorted(
+        (f for f in rows if f.hidden), key=lambda f: (f.name, f.code)
+    )
 
 
 @dataclass

@@ -120,7 +120,7 @@ def choropleth(
     if children is None:
         children = children_figures(user, code, as_of)
     by_code = {c.code: c for c in children}
-    values = [c.metric(metric) for c in children]
+    values = [c.metric(metric) for c in children if not c.hidden]
     bounds = bins(values)
     shapes: list[MapShape] = []
     box = [180.0, 90.0, -180.0, -90.0]
@@ -174,6 +174,6 @@ def choropleth(
         missing=[c for c in children if c.code not in drawn_codes] if shapes else [],
         tiles=[
             MapTile(c.code, c.name, c.metric(metric), colour(c.metric(metric), bounds))
-            for c in sorted(children, key=lambda c: (-c.metric(metric), c.code))
+            for c in sorted(children, key=lambda c: (c.hidden, -(c.metric(metric) or 0), c.code))
         ],
     )

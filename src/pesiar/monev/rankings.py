@@ -8,9 +8,9 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
 
-from pesiar.monev.figures import VALUE_FIELDS, Figures
+from pesiar.monev.figures import VALUE_FIELDS, Figures, hides_small, small_count
 from pesiar.monev.scope import indicators
-from pesiar.regions.models import under_q
+from pesiar.regions.models import Level, under_q
 
 # --- rankings -----------------------------------------------------------------------------------
 
@@ -46,6 +46,8 @@ class Ranking:
     total: int
     uhc_class: str
     query: str
+    hidden_small: int = 0  # small villages left out for a viewer
+    small_count: int = 0
 
 
 def ranking(
@@ -67,6 +69,13 @@ def ranking(
     qs = indicators(user).filter(as_of=as_of, level=level, population__gt=0)
     if within:
         qs = qs.filter(under_q(within, "region__pk"))
+    hidden = 0
+    if level == Level.VILLAGE and hides_small(user):
+        # A viewer's ranking leaves out the villages too small to show (their place in it
+        # would tell their figures); the page says how many.
+        small = qs.filter(population__lt=small_count())
+        hidden = small.count()
+        qs = qs.exclude(pk__in=small.values("pk"))
     if uhc_class:
         qs = qs.filter(uhc_class=uhc_class)
     if query:
@@ -95,4 +104,6 @@ def ranking(
         total=paginator.count,
         uhc_class=uhc_class,
         query=query,
+        hidden_small=hidden,
+        small_count=small_count(),
     )

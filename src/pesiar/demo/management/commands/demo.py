@@ -3,7 +3,7 @@ import sys
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pesiar.demo import services
 from pesiar.ops.supervise import Supervisor
@@ -11,17 +11,33 @@ from pesiar.ops.supervise import Supervisor
 
 class Command(BaseCommand):
     help = (
-        "Set up and serve the demo: database, regions, the Jambi scenario, the pipeline "
-        "steps and the demo accounts; then serve the site on 127.0.0.1."
+        "Set up and serve the demo: database, regions, the Jambi scenario and Kabupaten OKU "
+        "Selatan's (with its campaign on five focus villages), the pipeline steps and the demo "
+        "accounts; then serve the site on 127.0.0.1."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--population", type=int, default=services.DEMO_POPULATION)
         parser.add_argument("--seed", type=int, default=services.DEMO_SEED)
+        parser.add_argument(
+            "--oku-population",
+            type=int,
+            default=services.OKU_POPULATION,
+            help="Residents of the OKU Selatan scenario (0: leave it out).",
+        )
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="Set everything up, then stop.")
 
-    def handle(self, *args, population: int, seed: int, port: int, no_serve: bool, **options):
+    def handle(
+        self,
+        *args,
+        population: int,
+        seed: int,
+        oku_population: int,
+        port: int,
+        no_serve: bool,
+        **options,
+    ):
         say = self.stdout.write
         say("Preparing the database ...")
         call_command("migrate", interactive=False, verbosity=0)
@@ -31,8 +47,16 @@ class Command(BaseCommand):
         say(f"Scenario: province Jambi, {population:,} residents, seed {seed} ...")
         scenario, made = services.ensure_scenario(population, seed)
         say(f"  {'generated' if made else 'reused'}: {scenario.out_dir}")
-        services.run_pipeline(scenario, lambda message: say(f"  {message}"))
-        accounts = services.ensure_accounts()
+        demo = services.Demo(scenario)
+        if oku_population:
+            say(f"Scenario: Kabupaten OKU Selatan, {oku_population:,} residents ...")
+            try:
+                demo.oku, made = services.ensure_oku(scenario, oku_population, seed)
+            except ValueError as exc:
+                raise CommandError(f"--oku-population: {exc} (or 0 to leave it out)") from exc
+            say(f"  {'generated' if made else 'reused'}: {demo.oku.out_dir}")
+        services.run_pipeline(demo, lambda message: say(f"  {message}"))
+        accounts = services.ensure_accounts(demo)
         url = f"http://127.0.0.1:{port}/"
         say("")
         say(self.style.SUCCESS(f"Pesiar demo: {url}"))

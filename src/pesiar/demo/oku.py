@@ -6,6 +6,7 @@ import csv
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +24,8 @@ PEMDA_USER = "oku-dinkes"
 BRANCH_USER = "bpjs-oku"
 TARGET_COVERAGE = Decimal("95")
 SETUP = "demo set-up of the OKU Selatan scenario"
+# The five agents the Pemda recommends (invented people), one per focus village.
+AGENT_NAMES = ("Rina Marlina", "Dedi Saputra", "Yuliani", "Ahmad Fauzi", "Sri Wahyuni")
 
 
 def ensure_regency() -> None:
@@ -61,10 +64,9 @@ def install_campaign(scenario: OkuScenario, password: str | None = None) -> Camp
                 target_value=TARGET_COVERAGE,
             )  # fmt: skip
         for i, code in enumerate(FOCUS_VILLAGES):
-            village = Region.objects.get(code=code)
             assignment = agents.recommend(
                 pemda, regency_code=REGENCY, village_codes=[code],
-                name=f"Agen {village.name}", campaign=campaign,
+                name=AGENT_NAMES[i], campaign=campaign,
             )  # fmt: skip
             agents.approve(branch, assignment.pk, username=f"agen-{i + 1}")
         if password:
@@ -106,25 +108,56 @@ def load_agent_registrations(scenario: OkuScenario) -> int:
     return count
 
 
-def load(
-    scenario: OkuScenario, say: Callable[[str], None] | None = None, *, with_campaign: bool = True
-) -> Campaign | None:
-    """Import and map every date of the scenario, with the campaign in place before the dates
-    its agents' registrations are confirmed by."""
-    from pesiar.linkage.pipeline import run_map
-    from pesiar.registers.services import import_register
+def set_passwords(password: str) -> None:
+    """The campaign's officers and agents log in with `password` (the demo's)."""
+    names = [PEMDA_USER, BRANCH_USER, *(f"agen-{i + 1}" for i in range(len(FOCUS_VILLAGES)))]
+    for user in User.objects.filter(username__in=names):
+        user.set_password(password)
+        user.save()
 
+
+def import_dates(
+    scenario: OkuScenario,
+    one: Callable[[str, Path, date], None],
+    say: Callable[[str], None] | None = None,
+    *,
+    with_campaign: bool = True,
+    after_date: Callable[[date], None] | None = None,
+) -> Campaign | None:
+    """Import every date of the scenario with `one(kind, path, as_of)`, the campaign in place
+    before the dates its agents' registrations are confirmed by; `after_date` runs after
+    each date's imports (the map, when dates are mapped one by one)."""
     say = say or (lambda _message: None)
     ensure_regency()
     campaign = None
     for as_of in scenario.dates:
         if with_campaign and as_of > scenario.campaign_start and campaign is None:
             campaign = install_campaign(scenario)
+            say(f"campaign: {campaign.name} on {len(FOCUS_VILLAGES)} focus villages")
         for kind in ("population", "membership"):
-            result = import_register(kind, scenario.path(kind, as_of), as_of, replace=True)
-            say(f"{as_of} {kind}: {result.accepted:,} rows")
-        run_map(as_of)
-        say(f"{as_of} map done")
+            one(kind, scenario.path(kind, as_of), as_of)
+        if after_date is not None:
+            after_date(as_of)
     if with_campaign and campaign is None:
         campaign = install_campaign(scenario)
     return campaign
+
+
+def load(
+    scenario: OkuScenario, say: Callable[[str], None] | None = None, *, with_campaign: bool = True
+) -> Campaign | None:
+    """Import and map every date of the scenario, date by date."""
+    from pesiar.linkage.pipeline import run_map
+    from pesiar.registers.services import import_register
+
+    say = say or (lambda _message: None)
+
+    def one(kind: str, path: Path, as_of: date) -> None:
+        result = import_register(kind, path, as_of, replace=True, scope=REGENCY)
+        say(f"{as_of} {kind}: {result.accepted:,} rows")
+
+    def mapped(as_of: date) -> None:
+        run_map(as_of)
+        say(f"{as_of} map done")
+
+    return import_dates(scenario, one, say, with_campaign=with_campaign, after_date=mapped)

@@ -3,8 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from pesiar.accounts.models import User
-from pesiar.campaigns import oku
+from pesiar.demo import oku
 from pesiar.demo.generator.oku import OkuScenario, generate_oku
 
 DEMO_PASSWORD = "pesiar-demo"
@@ -36,8 +35,6 @@ class Command(BaseCommand):
         sweep = run_sweep(scenario.dates[-1])
         say(f"  sweep #{sweep.pk}: {sweep.counts['families']:,} families on the worklists")
         names = [oku.PEMDA_USER, oku.BRANCH_USER, *(f"agen-{i + 1}" for i in range(5))]
-        for user in User.objects.filter(username__in=names):
-            user.set_password(DEMO_PASSWORD)
-            user.save()
+        oku.set_passwords(DEMO_PASSWORD)
         say(self.style.SUCCESS(f"Campaign: {campaign.name} (#{campaign.pk})"))
         say(f"Logins (password {DEMO_PASSWORD}): {', '.join(names)}")
