@@ -167,3 +167,46 @@ def test_path_without_progress_has_no_month_and_the_gap_split_is_whole():
     assert path.months is None and path.reached is None and path.families_per_agent_week is None
     assert split_gap(7, {"a": 5, "b": 3, "c": 2}) == {"a": 4, "b": 2, "c": 1}
     assert split_gap(50, {"a": 5, "b": 5}) == {"a": 5, "b": 5}  # never more than the pool
+
+
+def test_a_region_mapped_for_the_first_time_has_no_changes(tmp_path):
+    """A district whose registers arrive later than the others' (or stop arriving) is not a
+    village full of people who moved in (or left): only villages both maps cover change."""
+    import duckdb
+
+    from pesiar.coverage.churn import change_rows
+
+    def persons(name: str, rows: list[tuple]) -> object:
+        path = tmp_path / f"{name}.parquet"
+        con = duckdb.connect()
+        con.execute(
+            "CREATE TABLE t (nik VARCHAR, kk VARCHAR, village_code VARCHAR, status VARCHAR, "
+            "reason VARCHAR, segment VARCHAR, birth_date DATE)"
+        )
+        if rows:
+            con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute(f"COPY t TO '{path}' (FORMAT parquet)")
+        con.close()
+        return path
+
+    old, new = "15.02.05.1002", "16.09.05.2008"
+    born = date(1990, 1, 1)
+    previous = persons("p", [("1", "k1", old, "ACTIVE", None, "PBPU", born),
+                             ("2", "k2", old, "ACTIVE", None, "PBPU", born)])  # fmt: skip
+    current = persons("c", [("1", "k1", old, "ACTIVE", None, "PBPU", born),
+                            ("3", "k3", new, "ACTIVE", None, "PBPU", born),
+                            ("4", "k4", new, "NOT_REGISTERED", None, None, born)])  # fmt: skip
+    population = tmp_path / "population.parquet"
+    duckdb.execute(
+        f"COPY (SELECT '1'::VARCHAR AS nik, NULL::DATE AS death_date LIMIT 0) TO '{population}'"
+        " (FORMAT parquet)"
+    )
+
+    class Run:
+        def __init__(self, as_of, persons_file):
+            self.as_of, self.persons_file = as_of, persons_file
+            self.population = type("P", (), {"data_file": population})()
+
+    rows = change_rows(Run(AS_OF, current), Run(month_before(AS_OF, 1), previous))
+    changed = {(nik, cause) for nik, _kk, _v, _from, cause, *_ in rows if cause}
+    assert changed == {("2", "LEFT")}  # resident 2 left village 15.02.05.1002; 16.09 is new

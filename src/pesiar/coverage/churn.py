@@ -82,6 +82,14 @@ def change_rows(run, previous) -> list[tuple]:
                    END AS cause,
                    coalesce(before, ''), coalesce(after, ''), coalesce(segment, '')
             FROM j WHERE village_code IS NOT NULL
+              -- A region the previous map did not cover (a district whose registers arrive
+              -- now) has no one moving in; one the current map no longer covers, no one leaving.
+              AND NOT (before IS NULL
+                       AND village_code NOT IN (SELECT DISTINCT village_code FROM p
+                                                WHERE village_code IS NOT NULL))
+              AND NOT (after IS NULL
+                       AND village_code NOT IN (SELECT DISTINCT village_code FROM c
+                                                WHERE village_code IS NOT NULL))
             ORDER BY village_code, nik
             """
         ).fetchall()
