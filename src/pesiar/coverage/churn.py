@@ -32,11 +32,11 @@ REASON_CAUSES = {
 
 
 def previous_run(run):
-    """The latest done map before `run`'s date (None for the first)."""
-    from pesiar.linkage.models import LinkRun
-
+    """The latest done map before `run`'s date (None for the first). The runs are read through
+    the model of the run given, so the map's app stays above this one."""
+    runs = type(run)
     return (
-        LinkRun.objects.filter(status=LinkRun.Status.DONE, as_of__lt=run.as_of)
+        runs.objects.filter(status=runs.Status.DONE, as_of__lt=run.as_of)
         .order_by("-as_of", "-id")
         .first()
     )

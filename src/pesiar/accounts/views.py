@@ -1,3 +1,6 @@
+"""The region tree as one user may browse it: their scopes, what lies under them, and the
+ancestors that lead there (the tree is the regions app's; who sees which part is ours)."""
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
