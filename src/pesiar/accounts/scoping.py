@@ -32,7 +32,8 @@ from django.db import models
 from django.db.models import Q
 
 from pesiar.accounts.models import Office, Role
-from pesiar.regions.models import Region, RegionQuerySet, is_within
+from pesiar.regions.codes import ancestors, is_within, under_q, within_q, within_sql
+from pesiar.regions.models import Region, RegionQuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +111,9 @@ class UserScope:
             return Q()
         if not self.codes:
             return Q(pk__in=[])
-        q = Q(**{f"{lookup}__in": list(self.codes)})
+        q = Q()
         for code in self.codes:
-            q |= Q(**{f"{lookup}__startswith": code + "."})
+            q |= within_q(code, lookup)
         return q
 
 
@@ -159,11 +160,10 @@ def visible_regions(user: Any) -> RegionQuerySet:
         return Region.objects.none()
     exact = set(scope.codes)
     for code in scope.codes:
-        parts = code.split(".")
-        exact.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        exact.update(ancestors(code))
     q = Q(code__in=sorted(exact))
     for code in scope.codes:
-        q |= Q(code__startswith=code + ".")
+        q |= under_q(code)
     return Region.objects.filter(q)
 
 
@@ -427,8 +427,7 @@ def scope_sql(
     mark = {"qmark": "?", "format": "%s"}[paramstyle]
     parts, params = [], []
     for code in scope.codes:
-        value = code if dotted else code.replace(".", "")
-        prefix = value + "." if dotted else value
-        parts.append(f"{column} = {mark} OR {column} LIKE {mark}")
-        params += [value, prefix + "%"]
+        part, values = within_sql(column, code, mark, dotted)
+        parts.append(part)
+        params += values
     return "(" + " OR ".join(parts) + ")", params

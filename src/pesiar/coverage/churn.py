@@ -14,6 +14,7 @@ from django.db.models import Count
 
 from pesiar.coverage.models import Change
 from pesiar.ops.duck import connect, sql_path
+from pesiar.regions.codes import within_q
 
 LOSSES = (
     Change.Cause.PBI_DEACTIVATED,
@@ -131,8 +132,6 @@ class ChurnCount:
 def counts_within(queryset, code: str, as_of: date) -> dict[str, dict[str, int]]:
     """{village_code: {cause: count}} of the changes on `as_of` inside `code`, from a scoped
     queryset of Change (only counts leave it)."""
-    from pesiar.regions.models import within_q
-
     qs = queryset.filter(as_of=as_of)
     if code:
         qs = qs.filter(within_q(code, "village_code"))

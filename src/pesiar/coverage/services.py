@@ -16,11 +16,11 @@ from django.conf import settings
 from django.db import transaction
 
 from pesiar.coverage.models import Indicator
+from pesiar.regions.codes import CODE_LENGTH
+from pesiar.regions.models import Region
 
 SEGMENTS = ("PBI_APBN", "PBI_APBD", "PPU", "PBPU", "BP")
 REASONS = ("ARREARS", "PBI_DEACTIVATED", "LAYOFF_ENDED", "DECEASED", "OTHER")
-# Code length of each level: PP, PP.RR, PP.RR.DD, PP.RR.DD.VVVV
-CODE_LENGTH = {1: 2, 2: 5, 3: 8, 4: 13}
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,6 @@ def store_indicators(run, as_of: date, rows: list[tuple], columns: list[str]) ->
     """Replace the indicators of `as_of` with these rows (see indicator_table), in one
     transaction. Regions missing from the region tree are skipped (their codes are counted
     in the run's figures)."""
-    from pesiar.regions.models import Region
-
     targets = Targets.from_settings()
     known = set(Region.objects.filter(code__in=[r[0] for r in rows]).values_list("code", flat=True))
     objects = []

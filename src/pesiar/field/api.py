@@ -38,6 +38,7 @@ from pesiar.field.models import (
     Visit,
     hash_token,
 )
+from pesiar.regions.codes import within_q
 from pesiar.sweep.models import WorklistMember
 
 # --- auth -------------------------------------------------------------------------------------
@@ -485,7 +486,7 @@ class EventQuery(Page):
 def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
     rows = Event.objects.for_user(request.user).select_related("agent")
     if q.village:
-        rows = rows.filter(village__pk__startswith=q.village)
+        rows = rows.filter(within_q(q.village, "village__pk"))
     if q.since:
         rows = rows.filter(created_at__gt=q.since)
     out = [_event_out(e) for e in rows[q.offset : q.offset + q.limit]]
@@ -616,7 +617,7 @@ def registrations(request: HttpRequest, q: Query[RegistrationQuery]) -> list[dic
     if q.status:
         rows = rows.filter(status=q.status.value)
     if q.village:
-        rows = rows.filter(village__pk__startswith=q.village)
+        rows = rows.filter(within_q(q.village, "village__pk"))
     return _registrations_out(request, list(rows[q.offset : q.offset + q.limit]))
 
 

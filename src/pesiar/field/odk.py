@@ -164,7 +164,6 @@ def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     return text.getvalue()
 
 
-
 def form_files(user: User, code: str) -> tuple[dict[str, bytes], int]:
     """form.xlsx, worklist.csv and members.csv for the families inside `code` (the form
     checked with pyxform and ODK Validate), and the number of families."""

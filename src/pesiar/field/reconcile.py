@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from pesiar.field.models import PersonStatus, RegistrationPerson, RegistrationRequest, RequestStatus
 from pesiar.ops.duck import connect, sql_path
-from pesiar.regions.models import within_q
+from pesiar.regions.codes import within_q
 from pesiar.registers.models import Snapshot
 
 logger = logging.getLogger(__name__)

@@ -40,7 +40,8 @@ from pesiar.field.models import (
     Visit,
 )
 from pesiar.ops.duck import connect, sql_path
-from pesiar.regions.models import Region, is_within, within_q
+from pesiar.regions.codes import is_within, within_q
+from pesiar.regions.models import Region
 from pesiar.registers.models import Snapshot
 from pesiar.registers.snapshots import snapshot_sql
 from pesiar.sweep.models import WorklistItem

@@ -42,6 +42,7 @@ from pesiar.demo.generator.scenario import (
     population_register,
 )
 from pesiar.regions import builtin
+from pesiar.regions.codes import is_within
 
 REGENCY = "16.09"
 # The five launch villages of the programme (Tanjung Sari is the one in Simpang).
@@ -100,8 +101,8 @@ class OkuScenario:
 
 def oku_villages() -> tuple[Villages, np.ndarray, list[str]]:
     """The regency's villages from the built-in Kemendagri list."""
-    rows = sorted(r for r in builtin.rows(4) if r.code.startswith(REGENCY + "."))
-    districts = sorted(r.code for r in builtin.rows(3) if r.code.startswith(REGENCY + "."))
+    rows = sorted(r for r in builtin.rows(4) if is_within(r.code, REGENCY))
+    districts = sorted(r.code for r in builtin.rows(3) if is_within(r.code, REGENCY))
     index = {code: i for i, code in enumerate(districts)}
     villages = Villages(
         code=np.array([r.code for r in rows]),

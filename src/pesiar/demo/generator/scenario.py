@@ -26,6 +26,7 @@ from pesiar.demo.generator.people import (
     take_in_order,
 )
 from pesiar.regions import builtin
+from pesiar.regions.codes import ancestors, is_within
 
 SEGMENTS = np.array(["PBI_APBN", "PBI_APBD", "PPU", "PBPU", "BP"])
 PBI_APBN, PBI_APBD, PPU, PBPU, BP = range(5)
@@ -148,8 +149,8 @@ class Villages:
 
 
 def jambi_villages() -> tuple[Villages, np.ndarray, list[str]]:
-    rows = sorted(r for r in builtin.rows(4) if r.code.startswith(cal.PROVINCE + "."))
-    districts = sorted(r.code for r in builtin.rows(3) if r.code.startswith(cal.PROVINCE + "."))
+    rows = sorted(r for r in builtin.rows(4) if is_within(r.code, cal.PROVINCE))
+    districts = sorted(r.code for r in builtin.rows(3) if is_within(r.code, cal.PROVINCE))
     district_index = {code: i for i, code in enumerate(districts)}
     regency_index = {r.code: i for i, r in enumerate(cal.REGENCIES)}
     code = np.array([r.code for r in rows])
@@ -157,7 +158,7 @@ def jambi_villages() -> tuple[Villages, np.ndarray, list[str]]:
         code=code,
         name=np.array([r.name for r in rows], dtype=object),
         district=np.array([district_index[r.parent_code] for r in rows]),
-        regency=np.array([regency_index[r.code[:5]] for r in rows]),
+        regency=np.array([regency_index[ancestors(r.code)[1]] for r in rows]),
         urban=np.array([r.code[9] == "1" or r.code[3] == "7" for r in rows]),
     )
     district6 = np.array([int(c.replace(".", "")) for c in districts], dtype=np.int64)
