@@ -15,6 +15,7 @@ from django.db.models import Count
 from pesiar.coverage.models import Change
 from pesiar.ops.duck import connect, sql_path
 from pesiar.regions.codes import within_q
+from pesiar.registers.vocabulary import InactiveReason
 
 LOSSES = (
     Change.Cause.PBI_DEACTIVATED,
@@ -26,9 +27,9 @@ LOSSES = (
 GAINS = (Change.Cause.REGISTERED, Change.Cause.REACTIVATED)
 # The inactive reason of the new map -> the cause of a loss of activity.
 REASON_CAUSES = {
-    "PBI_DEACTIVATED": Change.Cause.PBI_DEACTIVATED,
-    "ARREARS": Change.Cause.ARREARS,
-    "LAYOFF_ENDED": Change.Cause.EMPLOYMENT_ENDED,
+    InactiveReason.PBI_DEACTIVATED: Change.Cause.PBI_DEACTIVATED,
+    InactiveReason.ARREARS: Change.Cause.ARREARS,
+    InactiveReason.LAYOFF_ENDED: Change.Cause.EMPLOYMENT_ENDED,
 }
 
 

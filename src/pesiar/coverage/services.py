@@ -18,9 +18,7 @@ from django.db import transaction
 from pesiar.coverage.models import Indicator
 from pesiar.regions.codes import CODE_LENGTH
 from pesiar.regions.models import Region
-
-SEGMENTS = ("PBI_APBN", "PBI_APBD", "PPU", "PBPU", "BP")
-REASONS = ("ARREARS", "PBI_DEACTIVATED", "LAYOFF_ENDED", "DECEASED", "OTHER")
+from pesiar.registers.vocabulary import REASONS, SEGMENTS
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pesiar.demo.generator.files import write_csv
+from pesiar.registers.vocabulary import InactiveReason as Reason
 
 # Causes of a change, as the churn radar names them (pesiar.coverage.churn).
 PBI_DEACTIVATED = "PBI_DEACTIVATED"
@@ -155,9 +156,9 @@ def write_months(scenario, months: int = 2, seed: int | None = None) -> list[Mon
         def rows(mask: np.ndarray, rate: float) -> np.ndarray:
             return _pick(rng, np.flatnonzero(mask), rate)
 
-        deact = rows(inactive & (reason == "PBI_DEACTIVATED"), MONTHLY_RATES[PBI_DEACTIVATED])
-        arrears = rows(inactive & (reason == "ARREARS"), MONTHLY_RATES[ARREARS])
-        ended = rows(inactive & (reason == "LAYOFF_ENDED"), MONTHLY_RATES[EMPLOYMENT_ENDED])
+        deact = rows(inactive & (reason == Reason.PBI_DEACTIVATED), MONTHLY_RATES[PBI_DEACTIVATED])
+        arrears = rows(inactive & (reason == Reason.ARREARS), MONTHLY_RATES[ARREARS])
+        ended = rows(inactive & (reason == Reason.LAYOFF_ENDED), MONTHLY_RATES[EMPLOYMENT_ENDED])
         pbpu = np.char.find(np.char.upper(segment), "PBPU") >= 0
         mandiri = np.char.find(np.char.upper(segment), "MANDIRI") >= 0
         self_paying = (pbpu | mandiri) & (np.char.find(np.char.upper(segment), "PEMDA") < 0)
@@ -175,7 +176,7 @@ def write_months(scenario, months: int = 2, seed: int | None = None) -> list[Mon
             mem = _set(mem, column, lost, None)
         owed = np.isin(np.arange(len(mem_noka)), back)
         mem = _set(mem, "STATUS_PESERTA", owed, "NONAKTIF")
-        mem = _set(mem, "KETERANGAN_NONAKTIF", owed, "ARREARS")
+        mem = _set(mem, "KETERANGAN_NONAKTIF", owed, Reason.ARREARS.value)
         mem = _set(mem, "BULAN_TUNGGAK", owed, "2")
         mem = _set(mem, "JML_TUNGGAKAN", owed, "70000")
         for idx, cause in (

@@ -36,6 +36,11 @@ from pesiar.demo.generator.people import (
     numbers_with_serial,
 )
 from pesiar.demo.generator.scenario import (
+    BP,
+    PBI_APBD,
+    PBI_APBN,
+    PBPU,
+    PPU,
     PREMIUM,
     SEGMENT_TEXT,
     Villages,
@@ -43,6 +48,7 @@ from pesiar.demo.generator.scenario import (
 )
 from pesiar.regions import builtin
 from pesiar.regions.codes import is_within
+from pesiar.registers.vocabulary import InactiveReason as Reason
 
 REGENCY = "16.09"
 # The five launch villages of the programme (Tanjung Sari is the one in Simpang).
@@ -61,7 +67,6 @@ DEFAULT_AGENT_RATE = 0.4
 FOCUS_SIZE = 4.0
 # Share of the agents' submissions no membership snapshot ever shows.
 UNCONFIRMED_SHARE = 0.15
-PBI_APBN, PBI_APBD, PPU, PBPU, BP = range(5)
 
 
 @dataclass
@@ -293,7 +298,11 @@ def membership_table(p, villages, nik, kk, name, fam: "Families", district6) -> 
     reason = np.where(
         is_active,
         None,
-        np.where(in_arrears, "ARREARS", np.where(seg <= PBI_APBD, "PBI_DEACTIVATED", "OTHER")),
+        np.where(
+            in_arrears,
+            Reason.ARREARS.value,
+            np.where(seg <= PBI_APBD, Reason.PBI_DEACTIVATED.value, Reason.OTHER.value),
+        ),
     )
     village = p.hh_village[p.household[person]]
     noka = np.char.zfill((1_000_000_000 + person.astype(np.int64) * 7 + 11).astype(str), 13)

@@ -27,9 +27,13 @@ from pesiar.demo.generator.people import (
 )
 from pesiar.regions import builtin
 from pesiar.regions.codes import ancestors, is_within
+from pesiar.registers import vocabulary
+from pesiar.registers.vocabulary import InactiveReason as Reason
+from pesiar.registers.vocabulary import Segment
 
-SEGMENTS = np.array(["PBI_APBN", "PBI_APBD", "PPU", "PBPU", "BP"])
-PBI_APBN, PBI_APBD, PPU, PBPU, BP = range(5)
+# Segments by index, in the vocabulary's order.
+SEGMENTS = np.array(vocabulary.SEGMENTS)
+PBI_APBN, PBI_APBD, PPU, PBPU, BP = (vocabulary.SEGMENTS.index(s) for s in Segment)
 # How BPJS extracts spell the segments (free text the importer maps back).
 SEGMENT_TEXT = {
     PBI_APBN: ("PBI APBN", "PBI-APBN", "PBI JK"),
@@ -750,15 +754,21 @@ def membership_register(
             (segment == PBI_APBN) | (segment == PBI_APBD),
             (segment == PPU) & old_layoff,
         ],
-        [None, "DECEASED", "ARREARS", "PBI_DEACTIVATED", "LAYOFF_ENDED"],
-        "OTHER",
+        [
+            None,
+            Reason.DECEASED.value,
+            Reason.ARREARS.value,
+            Reason.PBI_DEACTIVATED.value,
+            Reason.LAYOFF_ENDED.value,
+        ],
+        Reason.OTHER.value,
     )
     klass = np.select(
         [segment <= PBI_APBD, segment == PPU, segment == BP],
         [3, np.where(decile >= 7, 1, 2), rng.choice([1, 2], total)],
         rng.choice([3, 3, 3, 2, 2, 1], total),
     )
-    arrears = reason == "ARREARS"
+    arrears = reason == Reason.ARREARS
     months = np.where(arrears, np.minimum(1 + rng.geometric(0.12, total), 60), 0)
     amount = months * np.vectorize(PREMIUM.get)(klass)
 
