@@ -27,16 +27,18 @@ from django.utils.formats import date_format
 
 from pesiar.accounts.audit import log_access
 from pesiar.accounts.models import AccessKind, AccessLog
+from pesiar.accounts.policy import (
+    can_reveal,
+    can_see_full_identifiers,
+    can_see_personal,
+    require_personal_access,
+)
 from pesiar.accounts.scoping import (
     ScopedQuerySet,
     UnscopedQueryError,
     UserScope,
     _column,
-    can_reveal,
-    can_see_full_identifiers,
-    can_see_personal,
     get_scope,
-    require_personal_access,
     scope_config,
 )
 
