@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from pesiar.demo.generator.extracts import population_register
 from pesiar.demo.generator.files import format_dates, write_csv
 from pesiar.demo.generator.people import (
     build_households,
@@ -35,7 +36,7 @@ from pesiar.demo.generator.people import (
     make_names,
     numbers_with_serial,
 )
-from pesiar.demo.generator.scenario import (
+from pesiar.demo.generator.segments import (
     BP,
     PBI_APBD,
     PBI_APBN,
@@ -43,9 +44,8 @@ from pesiar.demo.generator.scenario import (
     PPU,
     PREMIUM,
     SEGMENT_TEXT,
-    Villages,
-    population_register,
 )
+from pesiar.demo.generator.villages import Villages
 from pesiar.regions import builtin
 from pesiar.regions.codes import is_within
 from pesiar.registers.vocabulary import InactiveReason as Reason
