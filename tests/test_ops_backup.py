@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from pesiar.demo.generator import generate
-
 pytestmark = pytest.mark.slow
 PG = os.environ.get("PESIAR_TEST_PG", "postgres://pesiar:pesiar@127.0.0.1:5432/postgres")
 SNAPSHOT_CHECK = """
@@ -51,11 +49,6 @@ def instance_env(root: Path, database_url: str) -> dict:
     }
     env.pop("DEBUG", None)
     return env
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory):
-    return generate(30_000, 4, tmp_path_factory.mktemp("scenario"))
 
 
 def pg_databases():
