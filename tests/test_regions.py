@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from pesiar.regions import builtin, codes
 from pesiar.regions.codes import is_within, normalise_code, under_q, within_q
 from pesiar.regions.models import Region
-from pesiar.regions.services import RegionFileError, load_regions, villages_under
+from pesiar.regions.services import RegionFileError, load_regions
 
 
 def test_builtin_list_counts_match_the_official_list():
@@ -81,7 +81,7 @@ def test_jambi_is_loaded_for_tests_with_parents():
     assert village.parent.code == "15.02.05"
     assert village.parent.parent.parent.code == "15"
     assert Region.objects.get(code="15.02").contains(village)
-    assert villages_under("15.02").count() == 215
+    assert Region.objects.within("15.02").villages().count() == 215
 
 
 @pytest.mark.django_db

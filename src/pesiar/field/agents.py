@@ -15,7 +15,7 @@ def agent_villages(user: User) -> list[str]:
     return sorted(code for code in get_scope(user).codes if code.count(".") == 3)
 
 
-def worklist(user: User, *, village: str = "", state: str = "") -> QuerySet:
+def worklist_families(user: User, *, village: str = "", state: str = "") -> QuerySet:
     """The user's worklist families, highest priority first."""
     items = WorklistItem.objects.for_user(user).select_related("village")
     if village:

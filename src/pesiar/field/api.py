@@ -131,7 +131,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
     summary="Families to visit, highest priority first",
 )
 def worklist(request: HttpRequest, q: Query[WorklistQuery]) -> list[dict[str, Any]]:
-    items = services.worklist(request.user, village=q.village or "", state=q.state or "")
+    items = services.worklist_families(request.user, village=q.village or "", state=q.state or "")
     return items_out(request, list(items[q.offset : q.offset + q.limit]))
 
 

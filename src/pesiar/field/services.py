@@ -7,7 +7,7 @@ registrations, batches, kpis; what submissions share in `submissions`); this mod
 them on under one name.
 """
 
-from pesiar.field.agents import agent_villages, get_item, overlaps_scope, worklist
+from pesiar.field.agents import agent_villages, get_item, overlaps_scope, worklist_families
 from pesiar.field.batches import (
     BATCH_COLUMNS,
     batch_file,
@@ -76,6 +76,6 @@ __all__ = [
     "registration_people",
     "submit_registration",
     "validate_registration",
-    "worklist",
+    "worklist_families",
     "write_batch_files",
 ]

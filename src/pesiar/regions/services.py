@@ -13,7 +13,7 @@ from django.db import transaction
 from pesiar.regions import builtin, codes
 from pesiar.regions.builtin import LEVEL_FILES, RegionRow
 from pesiar.regions.codes import is_within, normalise_code
-from pesiar.regions.models import Level, Region, RegionQuerySet
+from pesiar.regions.models import Level, Region
 
 # Command-line reports are in English, like the rest of the CLI.
 LEVEL_NAMES = {1: "Province", 2: "Regency/City", 3: "District", 4: "Village"}
@@ -193,8 +193,3 @@ def load_regions(source: Path | None = None, within: str | None = None) -> LoadR
         Region.objects.bulk_create(to_create, batch_size=2000)
         Region.objects.bulk_update(to_update, ["name", "level", "parent"], batch_size=2000)
     return report
-
-
-def villages_under(code: str) -> RegionQuerySet:
-    """All villages inside region `code` (the code itself if it is a village)."""
-    return Region.objects.within(code).villages()
