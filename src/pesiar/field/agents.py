@@ -6,13 +6,14 @@ from django.utils.translation import gettext as _
 from pesiar.accounts.models import User
 from pesiar.accounts.scoping import get_scope
 from pesiar.field.submissions import NotFound
-from pesiar.regions.codes import is_within, within_q
+from pesiar.regions.codes import is_within, level, within_q
+from pesiar.regions.models import Level
 from pesiar.sweep.models import WorklistItem
 
 
 def agent_villages(user: User) -> list[str]:
     """The village codes of an agent (their scopes), sorted."""
-    return sorted(code for code in get_scope(user).codes if code.count(".") == 3)
+    return sorted(code for code in get_scope(user).codes if level(code) == Level.VILLAGE)
 
 
 def worklist_families(user: User, *, village: str = "", state: str = "") -> QuerySet:
