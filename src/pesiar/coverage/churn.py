@@ -6,6 +6,7 @@ left gets one `Change` with its cause. Counts per village and cause are aggregat
 dashboards; the rows themselves are personal data (scoped, like the worklists).
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,6 +17,8 @@ from pesiar.coverage.models import Change
 from pesiar.ops.duck import connect, sql_path
 from pesiar.regions.codes import within_q
 from pesiar.registers.vocabulary import InactiveReason
+
+logger = logging.getLogger(__name__)
 
 LOSSES = (
     Change.Cause.PBI_DEACTIVATED,
@@ -120,6 +123,19 @@ def detect_changes(run) -> int:
         ).delete()
         Change.objects.bulk_create(objects, batch_size=2000)
     return len(objects)
+
+
+def changes_after_map(run) -> int:
+    """The churn radar of a map whose statuses are written (`store_indicators` calls it as the
+    map stores its figures): a failure is logged and leaves the map as it is."""
+    if not run.persons_file.exists():
+        return 0
+    try:
+        with transaction.atomic():
+            return detect_changes(run)
+    except Exception:
+        logger.exception("churn: the changes of map #%s could not be computed", run.pk)
+        return 0
 
 
 @dataclass

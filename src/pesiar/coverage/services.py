@@ -16,6 +16,7 @@ import duckdb
 from django.conf import settings
 from django.db import transaction
 
+from pesiar.coverage.churn import changes_after_map
 from pesiar.coverage.models import Indicator
 from pesiar.regions.codes import CODE_LENGTH
 from pesiar.regions.models import Region
@@ -151,8 +152,9 @@ def indicator_table(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 def store_indicators(run, as_of: date, rows: list[tuple], columns: list[str]) -> int:
     """Replace the indicators of `as_of` with these rows (see indicator_table), in one
-    transaction. Regions missing from the region tree are skipped (their codes are counted
-    in the run's figures)."""
+    transaction, and the churn radar's changes of `run` against the map before it. Regions
+    missing from the region tree are skipped (their codes are counted in the run's
+    figures)."""
     targets = Targets.from_settings()
     known = set(Region.objects.filter(code__in=[r[0] for r in rows]).values_list("code", flat=True))
     objects = []
@@ -184,4 +186,5 @@ def store_indicators(run, as_of: date, rows: list[tuple], columns: list[str]) ->
             as_of=as_of
         ).delete()
         Indicator.objects.bulk_create(objects, batch_size=2000)
+        changes_after_map(run)
     return len(objects)
