@@ -1,3 +1,17 @@
+"""The one test cast: the fixtures every module shares.
+
+- `data_dir`: a data folder of the test's own (settings.DATA_DIR), not created beforehand;
+- `english`: messages asserted in English (the site's default language is Bahasa Indonesia);
+- `world`: the small field world of tests/field_world.py (three Merangin families, their
+  registers, a map, a sweep, and one named user per role in `world.users`);
+- `scenario`: the 30,000-resident Jambi scenario (seed 4), generated once per session; read
+  its files, copy them before changing any. A module that needs another seed defines its own.
+
+Users who sign in with a password are made with `cast.login` (tests/cast.py).
+"""
+
+from pathlib import Path
+
 import pytest
 
 
@@ -16,6 +30,34 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_regions(within="15")
 
+
+@pytest.fixture
+def data_dir(settings, tmp_path) -> Path:
+    settings.DATA_DIR = tmp_path / "data"
+    return settings.DATA_DIR
+
+
+@pytest.fixture
+def english(client):
+    from django.utils import translation
+
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def world(db, data_dir):
+    from field_world import build_world
+
+    return build_world()
+
+
+@pytest.fixture(scope="session")
+def scenario(tmp_path_factory):
+    from pesiar.demo.generator import generate
+
+    return generate(30_000, 4, tmp_path_factory.mktemp("scenario"))
 
 
 @pytest.hookimpl(wrapper=True)

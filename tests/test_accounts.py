@@ -28,11 +28,10 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from pesiar.accounts import checks
 from pesiar.accounts.audit import log_access
 from pesiar.accounts.models import AccessKind, AccessLog, AppendOnlyError, Role, Scope, User
+from pesiar.accounts.policy import can_see_full_identifiers, can_see_personal
 from pesiar.accounts.scoping import (
     ScopedManager,
     UnscopedQueryError,
-    can_see_full_identifiers,
-    can_see_personal,
     get_scope,
     scope_sql,
     visible_regions,

@@ -9,11 +9,10 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.utils import translation
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from field_world import DUSUN_BARU, OUTSIDE, PASAR, build_world, family
+from field_world import DUSUN_BARU, OUTSIDE, PASAR, family
 from pesiar.accounts.models import AccessLog
 from pesiar.field.api import api
 from pesiar.field.models import ApiToken, RegistrationRequest, Visit
@@ -21,18 +20,8 @@ from pesiar.field.models import ApiToken, RegistrationRequest, Visit
 KK_A = "1502050101200001"
 
 
-@pytest.fixture(autouse=True)
-def english(client):
-    """Messages are asserted in English (the site's default language is Bahasa Indonesia)."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return build_world()
+# Messages are asserted in English (the site speaks Bahasa Indonesia by default).
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

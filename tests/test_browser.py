@@ -51,13 +51,13 @@ def _dump() -> list[tuple[type, str]]:
 
 
 @pytest.fixture(scope="module")
-def saved_world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[list]:
+def saved_world(django_db_setup, django_db_blocker, tmp_path_factory, scenario) -> Iterator[list]:
     with (
         override_settings(DATA_DIR=tmp_path_factory.mktemp("browser-data")),
         django_db_blocker.unblock(),
     ):
         clear_world()
-        build_world(tmp_path_factory)
+        build_world(scenario)
         dump = _dump()
         clear_world()
         yield dump

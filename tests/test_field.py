@@ -7,13 +7,12 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from field_world import (
     DUSUN_BARU,
     OUTSIDE,
     PASAR,
-    build_world,
     family,
     membership_snapshot,
 )
@@ -35,18 +34,8 @@ KK_A, KK_B, KK_C = "1502050101200001", "1502050101200002", "1502050101200003"
 TODAY = date(2024, 7, 1)
 
 
-@pytest.fixture(autouse=True)
-def english(client):
-    """Messages are asserted in English (the site's default language is Bahasa Indonesia)."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return build_world()
+# Messages are asserted in English (the site speaks Bahasa Indonesia by default).
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def visit(world, user="agent", village=DUSUN_BARU, **kw):

@@ -7,14 +7,12 @@ import io
 from datetime import date, timedelta
 
 import openpyxl
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from pesiar.accounts.models import AccessLog
 from pesiar.accounts.services import ensure_user
 from pesiar.coverage.models import Indicator
-from pesiar.demo.generator import generate
 from pesiar.field.models import PersonStatus, RegistrationRequest, RequestStatus, Visit
 from pesiar.field.services import family_from_registers
 from pesiar.linkage.pipeline import run_map
@@ -25,11 +23,6 @@ from pesiar.sweep.services import run_sweep
 AS_OF = date(2024, 6, 1)
 DUSUN_BARU = "15.02.05.1002"
 PASSWORD = "pesiar-demo-Secret-1"
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory):
-    return generate(30_000, 4, tmp_path_factory.mktemp("scenario"))
 
 
 def login(client, username):

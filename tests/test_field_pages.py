@@ -8,19 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from field_world import DUSUN_BARU, build_world
+from field_world import DUSUN_BARU
 
 ROOT = Path(__file__).resolve().parents[1]
 STYLESHEETS = [
     ROOT / "src" / "pesiar" / "static" / "pesiar" / "pesiar.css",
     ROOT / "src" / "pesiar" / "field" / "static" / "field" / "field.css",
 ]
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return build_world()
 
 
 @pytest.fixture

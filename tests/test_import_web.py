@@ -5,8 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
+from cast import login
 from pesiar.accounts.models import AccessLog
-from pesiar.accounts.services import ensure_user
 from pesiar.registers.models import Finding, ImportJob, Snapshot
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -17,18 +17,6 @@ WELFARE = (
     "1502054107900002;1502050101100001;11;15.02.05.1002\n"
     "1572011505850003;1572010101100002;2;15.72.01.1001\n"
 )
-
-
-@pytest.fixture
-def data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR
-
-
-def login(client, username, role, scopes, **extra):
-    user = ensure_user(username, role=role, scopes=scopes, password="x-Rahasia-123", **extra)
-    client.force_login(user)
-    return user
 
 
 def upload(

@@ -9,20 +9,14 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from cast import login
 from pesiar.accounts.models import AccessLog
-from pesiar.accounts.services import ensure_user
 from pesiar.coverage.models import Indicator
-from pesiar.demo.generator import generate
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 from pesiar.linkage.pipeline import MapError, run_map
 from pesiar.registers.services import import_register
 
 AS_OF = date(2024, 6, 1)
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory):
-    return generate(30_000, 4, tmp_path_factory.mktemp("scenario"))
 
 
 @pytest.fixture
@@ -153,12 +147,6 @@ def review_run(scenario, settings, tmp_path, db):
     for kind in ("population", "membership"):
         import_register(kind, scenario.path(kind), AS_OF)
     return run_map(AS_OF, upper=1.5)  # nothing accepted without review
-
-
-def login(client, username, role, scopes, **extra):
-    user = ensure_user(username, role=role, scopes=scopes, password="x-Rahasia-123", **extra)
-    client.force_login(user)
-    return user
 
 
 def test_officer_reviews_pairs_side_by_side_and_the_decision_is_kept(client, review_run):

@@ -24,7 +24,7 @@ from pesiar.linkage.pipeline import MapFailed, run_map
 from pesiar.regions.nik import build
 from pesiar.registers.services import import_register
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 AS_OF = itertools.count()
 HYPOTHESIS = settings(
@@ -33,11 +33,6 @@ HYPOTHESIS = settings(
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failure is shown unshrunk
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-@pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
 
 
 def mapped(tmp_path, residents, cards) -> LinkRun:

@@ -23,7 +23,6 @@ from django.urls import reverse
 from pesiar.accounts.models import User
 from pesiar.accounts.services import ensure_user
 from pesiar.coverage.models import Change, Indicator
-from pesiar.demo.generator import generate
 from pesiar.demo.generator.months import write_months
 from pesiar.linkage.models import LinkRun, ReviewItem
 from pesiar.linkage.pipeline import run_map
@@ -51,9 +50,8 @@ USERS = {
 }
 
 
-def build_world(tmp_path_factory) -> None:
+def build_world(scenario) -> None:
     """Import and map the scenario and the month before it (the churn radar compares them)."""
-    scenario = generate(30_000, 4, tmp_path_factory.mktemp("monev-scenario"))
     (month,) = write_months(scenario, months=1)
     import_register("population", month.population, EARLIER)
     import_register("membership", month.membership, EARLIER)
@@ -78,13 +76,13 @@ def clear_world() -> None:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory):
+def world(django_db_setup, django_db_blocker, tmp_path_factory, scenario):
     with (
         override_settings(DATA_DIR=tmp_path_factory.mktemp("monev-data")),
         django_db_blocker.unblock(),
     ):
         clear_world()
-        build_world(tmp_path_factory)
+        build_world(scenario)
         yield
         clear_world()
 

@@ -9,9 +9,8 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import translation
 
-from field_world import DUSUN_BARU, OUTSIDE, PASAR, build_world
+from field_world import DUSUN_BARU, OUTSIDE, PASAR
 from pesiar.field.models import Visit
 from pesiar.field.odk import build_xform
 from pesiar.field.odk_import import import_submissions
@@ -19,23 +18,12 @@ from pesiar.sweep.models import WorklistMember
 
 KK_A, KK_B, KK_C = "1502050101200001", "1502050101200002", "1502050101200003"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("java") is None, reason="ODK Validate needs java (.ci/run installs it)"
-)
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Messages are asserted in English (the site's default language is Bahasa Indonesia)."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return build_world()
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("java") is None, reason="ODK Validate needs java (.ci/run installs it)"
+    ),
+    pytest.mark.usefixtures("english"),  # messages are asserted in English
+]
 
 
 def test_the_form_and_worklist_for_a_village(world, tmp_path):

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from pesiar.demo.generator import generate
-
 pytestmark = pytest.mark.slow
 PG = os.environ.get("PESIAR_TEST_PG", "postgres://pesiar:pesiar@127.0.0.1:5432/postgres")
 # The engine of the suite's own database, unless PESIAR_TEST_BACKUP_ENGINES names others.
@@ -58,11 +56,6 @@ def instance_env(root: Path, database_url: str) -> dict:
     }
     env.pop("DEBUG", None)
     return env
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory):
-    return generate(30_000, 4, tmp_path_factory.mktemp("scenario"))
 
 
 def pg_databases():

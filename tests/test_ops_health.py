@@ -13,10 +13,10 @@ from pesiar.ops.requestlog import JsonFormatter
 
 
 @pytest.fixture
-def data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    settings.DATA_DIR.mkdir()
-    return settings.DATA_DIR
+def data_dir(data_dir):
+    """The shared data folder, made beforehand: the health check reads it."""
+    data_dir.mkdir()
+    return data_dir
 
 
 @pytest.mark.django_db

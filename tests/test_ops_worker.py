@@ -21,12 +21,6 @@ from pesiar.registers import tasks
 from pesiar.registers.models import ImportJob
 
 
-@pytest.fixture
-def data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR
-
-
 def worker_conf(settings, **values):
     settings.PESIAR = {**settings.PESIAR, "WORKER": {**settings.PESIAR["WORKER"], **values}}
 

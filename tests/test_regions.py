@@ -4,14 +4,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from pesiar.regions import builtin
-from pesiar.regions.models import Region, is_within
-from pesiar.regions.services import (
-    RegionFileError,
-    load_regions,
-    normalise_code,
-    villages_under,
-)
+from pesiar.regions import builtin, codes
+from pesiar.regions.codes import is_within, normalise_code, under_q, within_q
+from pesiar.regions.models import Region
+from pesiar.regions.services import RegionFileError, load_regions
 
 
 def test_builtin_list_counts_match_the_official_list():
@@ -54,6 +50,29 @@ def test_is_within_uses_whole_code_parts():
     assert not is_within("15.72.01", "15.7")
 
 
+def test_code_ancestry_goes_by_whole_parts():
+    assert codes.level("15") == 1 and codes.level("15.02.05.1002") == 4
+    assert codes.parent("15.02.05.1002") == "15.02.05" and codes.parent("15") is None
+    assert codes.ancestors("15.02.05.1002") == ["15", "15.02", "15.02.05"]
+    assert codes.ancestors("15") == []
+    assert codes.within_sql("v", "15.02") == ("v = ? OR v LIKE ?", ["15.02", "15.02.%"])
+    assert codes.within_sql("v", "15.02", "%s", dotted=False) == (
+        "v = %s OR v LIKE %s",
+        ["1502", "1502%"],
+    )
+
+
+@pytest.mark.django_db
+def test_under_and_within_match_is_within():
+    region_codes = set(Region.objects.within("15.02").values_list("code", flat=True))
+    under = set(Region.objects.filter(under_q("15.02")).values_list("code", flat=True))
+    within = set(Region.objects.filter(within_q("15.02")).values_list("code", flat=True))
+    listed = {c for level in (2, 3, 4) for c in builtin.codes(level) if is_within(c, "15.02")}
+    assert within == region_codes == listed
+    assert under == within - {"15.02"}
+    assert Region.objects.filter(within_q("")).count() == Region.objects.count()
+
+
 @pytest.mark.django_db
 def test_jambi_is_loaded_for_tests_with_parents():
     assert Region.objects.within("15").villages().count() == 1585
@@ -62,7 +81,7 @@ def test_jambi_is_loaded_for_tests_with_parents():
     assert village.parent.code == "15.02.05"
     assert village.parent.parent.parent.code == "15"
     assert Region.objects.get(code="15.02").contains(village)
-    assert villages_under("15.02").count() == 215
+    assert Region.objects.within("15.02").villages().count() == 215
 
 
 @pytest.mark.django_db

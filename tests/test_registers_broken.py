@@ -19,13 +19,7 @@ BROKEN = Path(__file__).parent / "data" / "registers" / "broken"
 AS_OF = date(2024, 6, 1)
 VILLAGE = "15.02.05.1002"
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path) -> Path:
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 
 class Imported:

@@ -14,13 +14,7 @@ FORMATS = Path(__file__).parent / "data" / "registers" / "formats"
 AS_OF = date(2024, 6, 30)
 VILLAGE = "15.02.05.1002"
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 
 def imported(kind: str, name: str, **kwargs):

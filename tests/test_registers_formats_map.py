@@ -19,13 +19,7 @@ FORMATS = Path(__file__).parent / "data" / "registers" / "formats"
 AS_OF = date(2024, 6, 30)
 SITI_NIK = "1502055003750011"
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 
 def rows(result) -> list[dict]:

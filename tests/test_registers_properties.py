@@ -23,7 +23,7 @@ from pesiar.registers.models import Snapshot
 from pesiar.registers.schema import REGISTERS, Kind
 from pesiar.registers.services import ImportResult, RegisterImportError, import_register
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 HYPOTHESIS = settings(
     max_examples=25,
@@ -42,12 +42,6 @@ DATES = itertools.count()  # a fresh as_of per import, so that no import replace
 
 def fresh_date(start: date = date(2001, 1, 1)) -> date:
     return start + timedelta(days=next(DATES))
-
-
-@pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path) -> Path:
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR
 
 
 def snapshot_of(result: ImportResult) -> Snapshot:

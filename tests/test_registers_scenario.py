@@ -28,7 +28,7 @@ SEED = 1
 KINDS = ("population", "membership", "welfare", "stunting", "pregnancy", "layoffs", "workers")
 SHARED = {"NIK_SHARED", "NOKA_SHARED", "CHILD_NIK_SHARED"}
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +46,6 @@ def residents(scenario) -> dict[str, dict]:
 def participants(scenario) -> dict[str, dict]:
     rows = pq.read_table(scenario.truth_path("participants")).to_pylist()
     return {r["noka"]: r for r in rows}
-
-
-@pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path) -> Path:
-    settings.DATA_DIR = tmp_path / "data"
-    return settings.DATA_DIR
 
 
 def source_rows(path: Path) -> list[tuple[int, dict[str, str]]]:

@@ -15,10 +15,10 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
-from field_world import DUSUN_BARU, FAMILIES, OUTSIDE, PASAR, build_world
+from field_world import DUSUN_BARU, FAMILIES, OUTSIDE, PASAR
 from pesiar.accounts.models import AccessLog
 from pesiar.accounts.viewer import mask_identifier
 from pesiar.field import services
@@ -41,17 +41,8 @@ PERSON_NUMBERS = sorted(
 )
 
 
-@pytest.fixture(autouse=True)
-def english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    return build_world()
+# Messages are asserted in English (the site speaks Bahasa Indonesia by default).
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def found_numbers(text: str) -> list[str]:

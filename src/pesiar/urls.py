@@ -12,7 +12,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("regions/", include("pesiar.regions.urls")),
+    path("regions/", include("pesiar.accounts.urls")),
     path("registers/", include("pesiar.registers.urls")),
     path("linkage/", include("pesiar.linkage.urls")),
     path("sweep/", include("pesiar.sweep.urls")),

@@ -1,4 +1,4 @@
-"""Region scope and personal-data policy: the one mechanism every page, export and API uses.
+"""Region scope: the one mechanism every page, export and API uses to narrow what it reads.
 
 Where a user may look:
 
@@ -11,14 +11,7 @@ Where a user may look:
 - `visible_regions(user)`: the part of the region tree a user is shown: their scopes, what lies
   under them, and their ancestors for navigation.
 
-What a user may see:
-
-- `can_see_personal(user)` / `require_personal_access(user)`: personal rows at all
-  (everyone but viewers, who see aggregates only).
-- `can_see_full_identifiers(user)`: NIK and KK in full (agents, BPJS branch officers and
-  Dukcapil officers); everyone else sees them masked. `can_reveal(user)`: may ask for one
-  full value on demand (those, plus the national administrator). How a value is shown, and
-  logged, is decided in one place: `pesiar.accounts.viewer.Viewer`.
+Who may see personal rows, and NIK/KK in full, is `pesiar.accounts.policy`.
 """
 
 import contextlib
@@ -27,64 +20,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models import Q
 
-from pesiar.accounts.models import Office, Role
-from pesiar.regions.models import Region, RegionQuerySet, is_within
+from pesiar.accounts.models import Role
+from pesiar.accounts.policy import require_personal_access, require_user
+from pesiar.regions.codes import ancestors, is_within, under_q, within_q, within_sql
+from pesiar.regions.models import Region, RegionQuerySet
 
 logger = logging.getLogger(__name__)
 
 NATIONAL = "*"
-
-# --- policy: who sees personal rows, and who sees NIK/KK in full ------------------------------
-
-PERSONAL_ROLES = frozenset({Role.ADMIN, Role.PROVINCE, Role.REGENCY, Role.BRANCH, Role.AGENT})
-# Agents register families and BPJS branch officers enrol them: both work with the real NIK and
-# KK. Dukcapil owns the population register the NIK comes from.
-FULL_IDENTIFIER_ROLES = frozenset({Role.AGENT, Role.BRANCH})
-FULL_IDENTIFIER_OFFICES = frozenset({Office.DUKCAPIL})
-# The national administrator sees masked values but may reveal one on demand (logged).
-REVEAL_ROLES = frozenset({Role.ADMIN})
-
-
-def _require_user(user: Any) -> None:
-    if user is None or not hasattr(user, "is_authenticated"):
-        raise TypeError("a user is required to decide what may be seen")
-    if not user.is_authenticated or not user.is_active:
-        raise PermissionDenied("log in to see this")
-
-
-def can_see_personal(user: Any) -> bool:
-    """True when the user may see personal rows (names, NIK, addresses) within their scope."""
-    return bool(
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and user.is_active
-        and user.role in PERSONAL_ROLES
-    )
-
-
-def require_personal_access(user: Any) -> None:
-    """Raise PermissionDenied (HTTP 403 in views) unless the user may see personal rows."""
-    _require_user(user)
-    if not can_see_personal(user):
-        raise PermissionDenied("this role sees aggregates only, not personal rows")
-
-
-def can_see_full_identifiers(user: Any) -> bool:
-    """True when NIK and KK are shown in full to this user (each showing is logged)."""
-    return can_see_personal(user) and (
-        user.role in FULL_IDENTIFIER_ROLES
-        or (user.role in (Role.PROVINCE, Role.REGENCY) and user.office in FULL_IDENTIFIER_OFFICES)
-    )
-
-
-def can_reveal(user: Any) -> bool:
-    """True when the user may ask for one full NIK/KK on demand (each reveal is logged)."""
-    return can_see_full_identifiers(user) or (can_see_personal(user) and user.role in REVEAL_ROLES)
-
 
 # --- scope ------------------------------------------------------------------------------------
 
@@ -110,9 +57,9 @@ class UserScope:
             return Q()
         if not self.codes:
             return Q(pk__in=[])
-        q = Q(**{f"{lookup}__in": list(self.codes)})
+        q = Q()
         for code in self.codes:
-            q |= Q(**{f"{lookup}__startswith": code + "."})
+            q |= within_q(code, lookup)
         return q
 
 
@@ -124,7 +71,7 @@ def _minimal(codes: list[str]) -> tuple[str, ...]:
 
 def get_scope(user: Any) -> UserScope:
     """The user's scope (cached on the user object for the request)."""
-    _require_user(user)
+    require_user(user)
     cached = getattr(user, "_pesiar_scope", None)
     if cached is not None:
         return cached
@@ -159,11 +106,10 @@ def visible_regions(user: Any) -> RegionQuerySet:
         return Region.objects.none()
     exact = set(scope.codes)
     for code in scope.codes:
-        parts = code.split(".")
-        exact.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        exact.update(ancestors(code))
     q = Q(code__in=sorted(exact))
     for code in scope.codes:
-        q |= Q(code__startswith=code + ".")
+        q |= under_q(code)
     return Region.objects.filter(q)
 
 
@@ -427,8 +373,7 @@ def scope_sql(
     mark = {"qmark": "?", "format": "%s"}[paramstyle]
     parts, params = [], []
     for code in scope.codes:
-        value = code if dotted else code.replace(".", "")
-        prefix = value + "." if dotted else value
-        parts.append(f"{column} = {mark} OR {column} LIKE {mark}")
-        params += [value, prefix + "%"]
+        part, values = within_sql(column, code, mark, dotted)
+        parts.append(part)
+        params += values
     return "(" + " OR ".join(parts) + ")", params

@@ -27,16 +27,18 @@ from django.utils.formats import date_format
 
 from pesiar.accounts.audit import log_access
 from pesiar.accounts.models import AccessKind, AccessLog
+from pesiar.accounts.policy import (
+    can_reveal,
+    can_see_full_identifiers,
+    can_see_personal,
+    require_personal_access,
+)
 from pesiar.accounts.scoping import (
     ScopedQuerySet,
     UnscopedQueryError,
     UserScope,
     _column,
-    can_reveal,
-    can_see_full_identifiers,
-    can_see_personal,
     get_scope,
-    require_personal_access,
     scope_config,
 )
 
@@ -132,7 +134,9 @@ class Viewer:
         return self.full_identifiers
 
     def identifier_sql(self, column: str) -> str:
-        """An SQL expression for a NIK/KK column, masked like `identifier` (DuckDB, PostgreSQL)."""
+        """An SQL expression for a NIK/KK column, masked like `identifier` (DuckDB, PostgreSQL).
+        The reference for masking inside SQL: no page or export uses it yet (the tests hold it
+        to `identifier`); an export that masks in DuckDB takes it from here."""
         column = _column(column)
         if self.full_identifiers:
             return column
@@ -205,7 +209,8 @@ class Viewer:
 
     def reveal(self, value: str, *, what: str, region: str) -> str:
         """The full NIK/KK `value` of a row in `region`, for a user who may reveal it; logged.
-        `what` says what was revealed without repeating the value ('nik of household 42')."""
+        `what` says what was revealed without repeating the value ('nik of household 42').
+        The reference for an on-demand reveal: no page offers one yet (the tests call it)."""
         require_personal_access(self.user)
         if not can_reveal(self.user):
             raise PermissionDenied("this role sees NIK and KK masked only")

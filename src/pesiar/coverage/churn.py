@@ -6,6 +6,7 @@ left gets one `Change` with its cause. Counts per village and cause are aggregat
 dashboards; the rows themselves are personal data (scoped, like the worklists).
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +15,10 @@ from django.db.models import Count
 
 from pesiar.coverage.models import Change
 from pesiar.ops.duck import connect, sql_path
+from pesiar.regions.codes import within_q
+from pesiar.registers.vocabulary import InactiveReason
+
+logger = logging.getLogger(__name__)
 
 LOSSES = (
     Change.Cause.PBI_DEACTIVATED,
@@ -25,18 +30,18 @@ LOSSES = (
 GAINS = (Change.Cause.REGISTERED, Change.Cause.REACTIVATED)
 # The inactive reason of the new map -> the cause of a loss of activity.
 REASON_CAUSES = {
-    "PBI_DEACTIVATED": Change.Cause.PBI_DEACTIVATED,
-    "ARREARS": Change.Cause.ARREARS,
-    "LAYOFF_ENDED": Change.Cause.EMPLOYMENT_ENDED,
+    InactiveReason.PBI_DEACTIVATED: Change.Cause.PBI_DEACTIVATED,
+    InactiveReason.ARREARS: Change.Cause.ARREARS,
+    InactiveReason.LAYOFF_ENDED: Change.Cause.EMPLOYMENT_ENDED,
 }
 
 
 def previous_run(run):
-    """The latest done map before `run`'s date (None for the first)."""
-    from pesiar.linkage.models import LinkRun
-
+    """The latest done map before `run`'s date (None for the first). The runs are read through
+    the model of the run given, so the map's app stays above this one."""
+    runs = type(run)
     return (
-        LinkRun.objects.filter(status=LinkRun.Status.DONE, as_of__lt=run.as_of)
+        runs.objects.filter(status=runs.Status.DONE, as_of__lt=run.as_of)
         .order_by("-as_of", "-id")
         .first()
     )
@@ -128,6 +133,19 @@ def detect_changes(run) -> int:
     return len(objects)
 
 
+def changes_after_map(run) -> int:
+    """The churn radar of a map whose statuses are written (`store_indicators` calls it as the
+    map stores its figures): a failure is logged and leaves the map as it is."""
+    if not run.persons_file.exists():
+        return 0
+    try:
+        with transaction.atomic():
+            return detect_changes(run)
+    except Exception:
+        logger.exception("churn: the changes of map #%s could not be computed", run.pk)
+        return 0
+
+
 @dataclass
 class ChurnCount:
     cause: str
@@ -139,8 +157,6 @@ class ChurnCount:
 def counts_within(queryset, code: str, as_of: date) -> dict[str, dict[str, int]]:
     """{village_code: {cause: count}} of the changes on `as_of` inside `code`, from a scoped
     queryset of Change (only counts leave it)."""
-    from pesiar.regions.models import within_q
-
     qs = queryset.filter(as_of=as_of)
     if code:
         qs = qs.filter(within_q(code, "village_code"))

@@ -10,17 +10,17 @@ A region's figures are the sum of its villages'; ranks are within the parent reg
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypedDict
 
 import duckdb
 from django.conf import settings
 from django.db import transaction
 
+from pesiar.coverage.churn import changes_after_map
 from pesiar.coverage.models import Indicator
-
-SEGMENTS = ("PBI_APBN", "PBI_APBD", "PPU", "PBPU", "BP")
-REASONS = ("ARREARS", "PBI_DEACTIVATED", "LAYOFF_ENDED", "DECEASED", "OTHER")
-# Code length of each level: PP, PP.RR, PP.RR.DD, PP.RR.DD.VVVV
-CODE_LENGTH = {1: 2, 2: 5, 3: 8, 4: 13}
+from pesiar.regions.codes import CODE_LENGTH
+from pesiar.regions.models import Region
+from pesiar.registers.vocabulary import REASONS, SEGMENTS
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,32 @@ def to_target(target_pct: Decimal, population: int, count: int) -> int:
     """max(0, ceil(target% x population) - count), in exact arithmetic."""
     needed = (target_pct * population / 100).to_integral_value(rounding="ROUND_CEILING")
     return max(0, int(needed) - count)
+
+
+class Derived(TypedDict):
+    """The figures that follow from a region's counts (see `derive`)."""
+
+    coverage_pct: Decimal
+    active_pct: Decimal
+    to_target_coverage: int
+    to_target_active: int
+    uhc_class: str
+
+
+def derive(
+    population: int, registered: int, active: int, targets: Targets | None = None
+) -> Derived:
+    """The shares, the distance to the targets and the UHC class of a region's counts: the one
+    formula for a stored indicator and for a sum of regions' figures alike."""
+    targets = targets or Targets.from_settings()
+    coverage = pct(registered, population)
+    return Derived(
+        coverage_pct=coverage,
+        active_pct=pct(active, population),
+        to_target_coverage=to_target(targets.coverage_pct, population, registered),
+        to_target_active=to_target(targets.active_pct, population, active),
+        uhc_class=targets.uhc_class(coverage),
+    )
 
 
 def indicator_table(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -126,10 +152,9 @@ def indicator_table(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 def store_indicators(run, as_of: date, rows: list[tuple], columns: list[str]) -> int:
     """Replace the indicators of `as_of` with these rows (see indicator_table), in one
-    transaction. Regions missing from the region tree are skipped (their codes are counted
-    in the run's figures)."""
-    from pesiar.regions.models import Region
-
+    transaction, and the churn radar's changes of `run` against the map before it. Regions
+    missing from the region tree are skipped (their codes are counted in the run's
+    figures)."""
     targets = Targets.from_settings()
     known = set(Region.objects.filter(code__in=[r[0] for r in rows]).values_list("code", flat=True))
     objects = []
@@ -138,7 +163,6 @@ def store_indicators(run, as_of: date, rows: list[tuple], columns: list[str]) ->
         if data["code"] not in known:
             continue
         population, registered, active = data["population"], data["registered"], data["active"]
-        coverage = pct(registered, population)
         objects.append(
             Indicator(
                 as_of=as_of,
@@ -148,13 +172,9 @@ def store_indicators(run, as_of: date, rows: list[tuple], columns: list[str]) ->
                 population=population,
                 registered=registered,
                 active=active,
-                coverage_pct=coverage,
-                active_pct=pct(active, population),
-                to_target_coverage=to_target(targets.coverage_pct, population, registered),
-                to_target_active=to_target(targets.active_pct, population, active),
+                **derive(population, registered, active, targets),
                 rank=data["rank"],
                 rank_of=data["rank_of"] if data["rank"] is not None else None,
-                uhc_class=targets.uhc_class(coverage),
                 segments={s: data[f"seg_{s}"] for s in SEGMENTS},
                 inactive_reasons={r: data[f"why_{r}"] for r in REASONS},
                 unmatched_participants=data["unmatched"],
@@ -166,4 +186,5 @@ def store_indicators(run, as_of: date, rows: list[tuple], columns: list[str]) ->
             as_of=as_of
         ).delete()
         Indicator.objects.bulk_create(objects, batch_size=2000)
+        changes_after_map(run)
     return len(objects)

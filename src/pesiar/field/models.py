@@ -21,6 +21,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pesiar.accounts.scoping import ScopedManager
+from pesiar.registers.vocabulary import RegistrationSegment
 
 
 class Outcome(models.TextChoices):
@@ -138,13 +139,8 @@ class Event(models.Model):
         return f"{self.get_kind_display()} {self.village_id} {self.date}"
 
 
-class Segment(models.TextChoices):
-    """Segments an agent can register a family in."""
-
-    PBPU = "PBPU", _("PBPU (self-paying, whole family card)")
-    PBI_APBD = "PBI_APBD", _("PBI-APBD (paid by the Pemda)")
-    PPU = "PPU", _("PPU (wage earner, through the employer)")
-    BP = "BP", _("BP (non-worker)")
+# The segments an agent can register a family in (the membership vocabulary's).
+Segment = RegistrationSegment
 
 
 class RequestStatus(models.TextChoices):

@@ -121,7 +121,8 @@ def worklist_rows(user: User, code: str) -> tuple[list[dict[str, Any]], list[dic
     """The open families inside `code` (worklist.csv: opaque family id and label for the
     choice, members as text for pulldata) and the members that can be registered
     (members.csv: opaque member id, label, family id for the choice filter)."""
-    items = list(services.worklist(user, village=code, state="OPEN").select_related("village"))
+    open_items = services.worklist_families(user, village=code, state="OPEN")
+    items = list(open_items.select_related("village"))
     families: OrderedDict[int, dict[str, Any]] = OrderedDict(
         (
             i.pk,
@@ -162,7 +163,6 @@ def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(csv_dict(row) for row in rows)
     return text.getvalue()
-
 
 
 def form_files(user: User, code: str) -> tuple[dict[str, bytes], int]:

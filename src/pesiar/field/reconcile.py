@@ -16,8 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from pesiar.field.models import PersonStatus, RegistrationPerson, RegistrationRequest, RequestStatus
+from pesiar.field.submissions import field_settings
 from pesiar.ops.duck import connect, sql_path
-from pesiar.regions.models import within_q
+from pesiar.regions.codes import within_q
 from pesiar.registers.models import Snapshot
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,6 @@ RANK = {PersonStatus.PENDING: 0, PersonStatus.REGISTERED: 1, PersonStatus.ACTIVE
 def reconcile(snapshot: Snapshot, *, today: date | None = None) -> dict[str, int]:
     """Confirm, activate or give up on exported registration requests against membership
     `snapshot`; returns counts {requests, confirmed, activated, unconfirmed, people_found}."""
-    from pesiar.field.services import field_settings
-
     if snapshot.kind != "membership":
         raise ValueError(f"snapshot #{snapshot.pk} is a {snapshot.kind} snapshot, not membership")
     weeks = int(field_settings()["UNCONFIRMED_WEEKS"])

@@ -53,7 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """An agent's villages and their families to visit, highest priority first."""
     require_personal_access(request.user)
     villages = Region.objects.filter(code__in=services.agent_villages(request.user))
-    items = list(services.worklist(request.user, state="OPEN")[:200])
+    items = list(services.worklist_families(request.user, state="OPEN")[:200])
     viewer = viewer_for(request)
     viewer.log_request(request, rows=len(items))
     for item in items:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from pesiar.accounts.models import Role
 from pesiar.coverage.models import Indicator
-from pesiar.coverage.services import REASONS, SEGMENTS, Targets, pct, to_target
+from pesiar.coverage.services import REASONS, SEGMENTS, Targets, derive
 from pesiar.monev.scope import (
     LEVEL_NAMES,
     NATION,
@@ -134,11 +134,12 @@ class Figures:
     @classmethod
     def total(cls, code: str, name: str, level: int, as_of: date, parts: Sequence["Figures"]):
         """The sum of `parts` (a region's figures are the sum of its parts')."""
-        targets = Targets.from_settings()
         population = sum(p.population for p in parts)
         registered = sum(p.registered for p in parts)
         active = sum(p.active for p in parts)
-        coverage = pct(registered, population)
+        derived = derive(population, registered, active)
+        if not population:
+            derived["uhc_class"] = ""  # no residents, no class
         return cls(
             code=code,
             name=name,
@@ -147,11 +148,7 @@ class Figures:
             population=population,
             registered=registered,
             active=active,
-            coverage_pct=coverage,
-            active_pct=pct(active, population),
-            to_target_coverage=to_target(targets.coverage_pct, population, registered),
-            to_target_active=to_target(targets.active_pct, population, active),
-            uhc_class=targets.uhc_class(coverage) if population else "",
+            **derived,
             segments={s: sum(p.segments.get(s, 0) for p in parts) for s in SEGMENTS},
             inactive_reasons={r: sum(p.inactive_reasons.get(r, 0) for p in parts) for r in REASONS},
             unmatched_participants=sum(p.unmatched_participants for p in parts),
@@ -242,10 +239,8 @@ def trend(user: Any | None, code: str, limit: int = 24) -> list[Figures]:
                 population=s["p"],
                 registered=s["r"],
                 active=s["a"],
-                coverage_pct=pct(s["r"], s["p"]),
-                active_pct=pct(s["a"], s["p"]),
-                to_target_coverage=to_target(targets.coverage_pct, s["p"], s["r"]),
-                to_target_active=to_target(targets.active_pct, s["p"], s["a"]),
+                # The nation's trend points carry no UHC class.
+                **derive(s["p"], s["r"], s["a"], targets) | {"uhc_class": ""},
             )
             for s in sums
         ]

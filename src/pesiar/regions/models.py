@@ -1,5 +1,10 @@
-from django.db import connection, models
+from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+# The code helpers live in pesiar.regions.codes; these names stay importable from here.
+from pesiar.regions.codes import CODE_LENGTH, is_within, under_q, within_q
+
+__all__ = ["CODE_LENGTH", "Level", "Region", "RegionQuerySet", "is_within", "under_q", "within_q"]
 
 
 class Level(models.IntegerChoices):
@@ -7,31 +12,6 @@ class Level(models.IntegerChoices):
     REGENCY = 2, _("Regency/City")
     DISTRICT = 3, _("District")
     VILLAGE = 4, _("Village")
-
-
-# Length of a dotted code at each level: PP, PP.RR, PP.RR.DD, PP.RR.DD.VVVV
-CODE_LENGTH = {1: 2, 2: 5, 3: 8, 4: 13}
-
-
-def under_q(code: str, lookup: str = "code") -> models.Q:
-    """Rows whose region (`lookup`, a field holding a dotted code) lies strictly under region
-    `code`; every row for '' (the nation).
-
-    On SQLite a range: codes under '15.02' sort between '15.02.' and '15.02/' ('/' follows
-    '.'), and a range uses the index where SQLite's LIKE does not. Elsewhere a prefix match:
-    a linguistic collation (en_US) may ignore the dots, so a range is unsafe there."""
-    if not code:
-        return models.Q()
-    if connection.vendor == "sqlite":
-        return models.Q(**{f"{lookup}__gte": code + ".", f"{lookup}__lt": code + "/"})
-    return models.Q(**{f"{lookup}__startswith": code + "."})
-
-
-def within_q(code: str, lookup: str = "code") -> models.Q:
-    """Rows of region `code` itself and of everything under it."""
-    if not code:
-        return models.Q()
-    return models.Q(**{lookup: code}) | under_q(code, lookup)
 
 
 class RegionQuerySet(models.QuerySet):
@@ -70,8 +50,3 @@ class Region(models.Model):
 
     def contains(self, other: "Region | str") -> bool:
         return is_within(str(getattr(other, "code", other)), self.code)
-
-
-def is_within(code: str, ancestor: str) -> bool:
-    """True when region `code` is `ancestor` itself or lies under it (dotted code prefix)."""
-    return code == ancestor or code.startswith(ancestor + ".")

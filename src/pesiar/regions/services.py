@@ -10,46 +10,17 @@ from pathlib import Path
 
 from django.db import transaction
 
-from pesiar.regions import builtin
+from pesiar.regions import builtin, codes
 from pesiar.regions.builtin import LEVEL_FILES, RegionRow
-from pesiar.regions.models import Level, Region, RegionQuerySet, is_within
+from pesiar.regions.codes import is_within, normalise_code
+from pesiar.regions.models import Level, Region
 
-# Digits of each part of a code: PP RR DD VVVV
-PART_DIGITS = (2, 2, 2, 4)
-UNDOTTED_LENGTH = {2: 1, 4: 2, 6: 3, 10: 4}
 # Command-line reports are in English, like the rest of the CLI.
 LEVEL_NAMES = {1: "Province", 2: "Regency/City", 3: "District", 4: "Village"}
 
 
 class RegionFileError(ValueError):
     """A region file that cannot be loaded; the message names file, line and column."""
-
-
-def normalise_code(text: str) -> str | None:
-    """'1502051002' or '15.02.05.1002' -> '15.02.05.1002'; None when it is not a region code."""
-    text = text.strip()
-    if "." in text:
-        parts = text.split(".")
-        if len(parts) > 4 or any(
-            len(p) != n or not p.isdigit() for p, n in zip(parts, PART_DIGITS, strict=False)
-        ):
-            return None
-        return text
-    if not text.isdigit() or len(text) not in UNDOTTED_LENGTH:
-        return None
-    parts, pos = [], 0
-    for n in PART_DIGITS[: UNDOTTED_LENGTH[len(text)]]:
-        parts.append(text[pos : pos + n])
-        pos += n
-    return ".".join(parts)
-
-
-def level_of(code: str) -> int:
-    return code.count(".") + 1
-
-
-def parent_of(code: str) -> str | None:
-    return code.rsplit(".", 1)[0] if "." in code else None
 
 
 @dataclass
@@ -116,7 +87,7 @@ def read_csv_file(path: Path) -> Iterator[RegionRow]:
         name = row[col["name"]].strip()
         if not name:
             raise RegionFileError(f"{path}: line {lineno}, column name: the name is empty")
-        level = level_of(code)
+        level = codes.level(code)
         if "level" in col and row[col["level"]].strip():
             given = row[col["level"]].strip()
             if given != str(level):
@@ -124,7 +95,7 @@ def read_csv_file(path: Path) -> Iterator[RegionRow]:
                     f"{path}: line {lineno}, column level: {given!r} does not match code "
                     f"{code} (level {level})"
                 )
-        parent = parent_of(code)
+        parent = codes.parent(code)
         if parent_col is not None and row[parent_col].strip():
             given_parent = normalise_code(row[parent_col])
             if given_parent != parent:
@@ -222,8 +193,3 @@ def load_regions(source: Path | None = None, within: str | None = None) -> LoadR
         Region.objects.bulk_create(to_create, batch_size=2000)
         Region.objects.bulk_update(to_update, ["name", "level", "parent"], batch_size=2000)
     return report
-
-
-def villages_under(code: str) -> RegionQuerySet:
-    """All villages inside region `code` (the code itself if it is a village)."""
-    return Region.objects.within(code).villages()

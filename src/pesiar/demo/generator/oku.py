@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from pesiar.demo.generator.extracts import population_register
 from pesiar.demo.generator.files import format_dates, write_csv
 from pesiar.demo.generator.people import (
     build_households,
@@ -35,13 +36,19 @@ from pesiar.demo.generator.people import (
     make_names,
     numbers_with_serial,
 )
-from pesiar.demo.generator.scenario import (
+from pesiar.demo.generator.segments import (
+    BP,
+    PBI_APBD,
+    PBI_APBN,
+    PBPU,
+    PPU,
     PREMIUM,
     SEGMENT_TEXT,
-    Villages,
-    population_register,
 )
+from pesiar.demo.generator.villages import Villages
 from pesiar.regions import builtin
+from pesiar.regions.codes import is_within
+from pesiar.registers.vocabulary import InactiveReason as Reason
 
 REGENCY = "16.09"
 # The five launch villages of the programme (Tanjung Sari is the one in Simpang).
@@ -60,7 +67,6 @@ DEFAULT_AGENT_RATE = 0.4
 FOCUS_SIZE = 4.0
 # Share of the agents' submissions no membership snapshot ever shows.
 UNCONFIRMED_SHARE = 0.15
-PBI_APBN, PBI_APBD, PPU, PBPU, BP = range(5)
 
 
 @dataclass
@@ -100,8 +106,8 @@ class OkuScenario:
 
 def oku_villages() -> tuple[Villages, np.ndarray, list[str]]:
     """The regency's villages from the built-in Kemendagri list."""
-    rows = sorted(r for r in builtin.rows(4) if r.code.startswith(REGENCY + "."))
-    districts = sorted(r.code for r in builtin.rows(3) if r.code.startswith(REGENCY + "."))
+    rows = sorted(r for r in builtin.rows(4) if is_within(r.code, REGENCY))
+    districts = sorted(r.code for r in builtin.rows(3) if is_within(r.code, REGENCY))
     index = {code: i for i, code in enumerate(districts)}
     villages = Villages(
         code=np.array([r.code for r in rows]),
@@ -292,7 +298,11 @@ def membership_table(p, villages, nik, kk, name, fam: "Families", district6) -> 
     reason = np.where(
         is_active,
         None,
-        np.where(in_arrears, "ARREARS", np.where(seg <= PBI_APBD, "PBI_DEACTIVATED", "OTHER")),
+        np.where(
+            in_arrears,
+            Reason.ARREARS.value,
+            np.where(seg <= PBI_APBD, Reason.PBI_DEACTIVATED.value, Reason.OTHER.value),
+        ),
     )
     village = p.hh_village[p.household[person]]
     noka = np.char.zfill((1_000_000_000 + person.astype(np.int64) * 7 + 11).astype(str), 13)

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from pesiar.accounts.scoping import can_see_personal
+from pesiar.accounts.policy import can_see_personal
 from pesiar.field.models import RegistrationRequest, Visit
 
 register = template.Library()

@@ -4,9 +4,9 @@ import sys
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
 from pesiar.coverage.models import Indicator
+from pesiar.regions.codes import within_q
 from pesiar.regions.models import Level
 
 COLUMNS = [
@@ -52,7 +52,7 @@ class Command(BaseCommand):
             self.stderr.write(f"indicators of {found} (the latest before {as_of})")
         rows = rows.filter(as_of=found, level=LEVELS[level]).select_related("region")
         if within:
-            rows = rows.filter(Q(region__code=within) | Q(region__code__startswith=within + "."))
+            rows = rows.filter(within_q(within, "region__code"))
         data = [
             {
                 "code": i.region_id,

@@ -1,19 +1,18 @@
+"""The region tree as one user may browse it: their scopes, what lies under them, and the
+ancestors that lead there (the tree is the regions app's; who sees which part is ours)."""
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from pesiar.accounts.scoping import visible_regions
+from pesiar.regions import codes
 from pesiar.regions.models import Region
 
 
 def ancestors(region: Region) -> list[Region]:
-    codes = []
-    code = region.code
-    while "." in code:
-        code = code.rsplit(".", 1)[0]
-        codes.append(code)
-    return list(Region.objects.filter(code__in=codes).order_by("level"))
+    return list(Region.objects.filter(code__in=codes.ancestors(region.code)).order_by("level"))
 
 
 @login_required

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from pesiar.regions import views
+from pesiar.accounts import views
 
+# The region tree keeps its own namespace: the pages are the tree, scoped to the viewer.
 app_name = "regions"
 urlpatterns = [
     path("", views.region_list, name="list"),
