@@ -6,7 +6,6 @@ left gets one `Change` with its cause. Counts per village and cause are aggregat
 dashboards; the rows themselves are personal data (scoped, like the worklists).
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +17,6 @@ from pesiar.ops.duck import connect, sql_path
 from pesiar.regions.codes import within_q
 from pesiar.registers.vocabulary import InactiveReason
 
-logger = logging.getLogger(__name__)
 
 LOSSES = (
     Change.Cause.PBI_DEACTIVATED,
@@ -135,15 +133,11 @@ def detect_changes(run) -> int:
 
 def changes_after_map(run) -> int:
     """The churn radar of a map whose statuses are written (`store_indicators` calls it as the
-    map stores its figures): a failure is logged and leaves the map as it is."""
+    map stores its figures, in the same transaction): a failure fails the map with its reason,
+    rather than leaving a month without its changes unnoticed."""
     if not run.persons_file.exists():
         return 0
-    try:
-        with transaction.atomic():
-            return detect_changes(run)
-    except Exception:
-        logger.exception("churn: the changes of map #%s could not be computed", run.pk)
-        return 0
+    return detect_changes(run)
 
 
 @dataclass
