@@ -17,7 +17,6 @@ from pesiar.ops.duck import connect, sql_path
 from pesiar.regions.codes import within_q
 from pesiar.registers.vocabulary import InactiveReason
 
-
 LOSSES = (
     Change.Cause.PBI_DEACTIVATED,
     Change.Cause.ARREARS,
