@@ -43,8 +43,6 @@ from pesiar.monev.scope import (
     LEVEL_PLURALS,
     NATION,
     OPTIONAL_SECONDS,
-    REASON_LABELS,
-    SEGMENT_LABELS,
     can_view,
     dates,
     in_scope,
@@ -52,6 +50,7 @@ from pesiar.monev.scope import (
     resolve_as_of,
 )
 from pesiar.regions.models import Region
+from pesiar.registers.vocabulary import REASON_LABELS, SEGMENT_LABELS
 from pesiar.sweep import services as sweep_services
 
 logger = logging.getLogger(__name__)

@@ -34,20 +34,6 @@ LEVEL_PLURALS = {
     3: gettext_lazy("Districts"),
     4: gettext_lazy("Villages"),
 }
-SEGMENT_LABELS = {
-    "PBI_APBN": gettext_lazy("PBI APBN (paid by the central government)"),
-    "PBI_APBD": gettext_lazy("PBI APBD (paid by the Pemda)"),
-    "PPU": gettext_lazy("PPU (wage earners)"),
-    "PBPU": gettext_lazy("PBPU (self-paying)"),
-    "BP": gettext_lazy("BP (non-workers)"),
-}
-REASON_LABELS = {
-    "ARREARS": gettext_lazy("Arrears"),
-    "PBI_DEACTIVATED": gettext_lazy("PBI deactivated"),
-    "LAYOFF_ENDED": gettext_lazy("Layoff cover ended"),
-    "DECEASED": gettext_lazy("Deceased"),
-    "OTHER": gettext_lazy("Other"),
-}
 # The figures change only when `pesiar map` stores new indicators (new row ids), so a dashboard
 # is cached per scope, region, date and language under the newest row id, for at most
 # CACHE_SECONDS; what the sweep and the field apps add (worklists, visits) for OPTIONAL_SECONDS.
