@@ -129,22 +129,34 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     has one NIK, so at most one resident): the best-agreeing one, by birth date, then name
     agreement, then active status, then the first line.
     """
+    # Most cards spell the name exactly as the register does: those pairs agree fully
+    # without the (costly) normalisation, which runs on the others only.
     con.execute(
         f"""
         CREATE TEMP TABLE nik_pairs AS
-        SELECT *, coalesce(agreement >= {names.NAMES_CLASH}, false) AS same_name,
-               coalesce(agreement < {names.NAMES_CLASH}, false) AS names_clash
-        FROM (
-            SELECT *, {names.name_agreement_sql("r_norm", "p_norm")} AS agreement,
+        WITH pairs AS (
+            SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active,
+                   coalesce(p.birth_date = r.birth_date, false) AS same_birth,
+                   r.name AS r_name, p.name AS p_name,
+                   coalesce(upper(trim(r.name)) = upper(trim(p.name))
+                            AND regexp_matches(r.name, '[A-Za-z]{{2}}'), false) AS spelt_alike
+            FROM residents r JOIN participants p ON p.nik = r.nik
+        ), scored AS (
+            SELECT rid, pid, active, same_birth, 1.0::DOUBLE AS agreement, 1.0::DOUBLE AS similarity
+            FROM pairs WHERE spelt_alike
+            UNION ALL
+            SELECT rid, pid, active, same_birth,
+                   {names.name_agreement_sql("r_norm", "p_norm")} AS agreement,
                    coalesce(jaro_winkler_similarity(r_norm, p_norm), 0) AS similarity
             FROM (
-                SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active,
-                       {names.normalised_name_sql("r.name")} AS r_norm,
-                       {names.normalised_name_sql("p.name")} AS p_norm,
-                       coalesce(p.birth_date = r.birth_date, false) AS same_birth
-                FROM residents r JOIN participants p ON p.nik = r.nik
+                SELECT *, {names.normalised_name_sql("r_name")} AS r_norm,
+                       {names.normalised_name_sql("p_name")} AS p_norm
+                FROM pairs WHERE NOT spelt_alike
             )
-        );
+        )
+        SELECT *, coalesce(agreement >= {names.NAMES_CLASH}, false) AS same_name,
+               coalesce(agreement < {names.NAMES_CLASH}, false) AS names_clash
+        FROM scored;
         CREATE TEMP TABLE links AS
         SELECT rid,
                arg_max(pid, (same_birth::INT * 4 + same_name::INT * 2 + active::INT) * 4
