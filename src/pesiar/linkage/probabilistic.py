@@ -42,7 +42,7 @@ _RIGHT_NAME = "b_participants"
 # (an exact NIK, a NIK one digit off on the same date) are seen too seldom at any affordable
 # sample and are fixed from the fallback model instead (`training.settle`); 2e5 pairs give a
 # stable u to every name and date level at a fifth of the cost of 1e6.
-U_MAX_PAIRS = 2e5
+U_MAX_PAIRS = 1e5
 # Candidate pairs (at most, sampled deterministically) for expectation maximisation.
 EM_MAX_PAIRS = 2e5
 # Rules that admit (almost) only true matches, and the share of all matches they find:
@@ -129,12 +129,14 @@ def _comparisons() -> list[dict[str, Any]]:
     jw_compact = "jaro_winkler_similarity(name_compact_l, name_compact_r)"
     jw_sorted = "jaro_winkler_similarity(name_sorted_l, name_sorted_r)"
     # Jaro-Winkler is harsh on short names (ADE/AE, RINI/RNI): allow one edit there.
+    # (CASE, not AND: DuckDB may evaluate both sides of an AND, and the edit distance is
+    # the costly part of the whole comparison.)
     one_edit_short = (
-        "(least(length(name_compact_l), length(name_compact_r)) <= 6"
+        "(CASE WHEN least(length(name_compact_l), length(name_compact_r)) <= 6"
         " AND abs(length(name_compact_l) - length(name_compact_r)) <= 1"
         " AND (left(name_compact_l, 1) = left(name_compact_r, 1)"
         " OR right(name_compact_l, 1) = right(name_compact_r, 1))"
-        " AND damerau_levenshtein(name_compact_l, name_compact_r) <= 1)"
+        " THEN damerau_levenshtein(name_compact_l, name_compact_r) <= 1 ELSE false END)"
     )
     # Cheap necessary condition first: CASE evaluates the costly edit distance only
     # where it holds (equal-length strings within distance 2 differ in <= 4 places).
