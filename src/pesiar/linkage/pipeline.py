@@ -235,6 +235,7 @@ def stage_probabilistic(
         lower=lower,
         reference=reference,
         retrain=retrain,
+        population="residents",
     )
     training = dict(result.training)
     if reference is not None:

@@ -31,6 +31,7 @@ _RIGHT = f"{_PREFIX}_participants"
 _CANDIDATES = f"{_PREFIX}_candidates"
 _CHOSEN = f"{_PREFIX}_chosen"
 _RESOLVED = f"{_PREFIX}_resolved"
+_TF = f"{_PREFIX}_tf_name_norm"
 # A view Splink's estimate of the prior registers on the connection and leaves behind.
 _SPLINK_COUNT_VIEW = "result_df"
 
@@ -45,6 +46,10 @@ _RIGHT_NAME = "b_participants"
 U_MAX_PAIRS = 1e5
 # Candidate pairs (at most, sampled deterministically) for expectation maximisation.
 EM_MAX_PAIRS = 2e5
+# Term-frequency adjustment of an exact name: its full weight, and the frequency below which
+# a name counts as that rare (a name seen once in a district is not a proof of identity).
+TF_WEIGHT = 1.0
+TF_MIN_U = 1e-6
 # Rules that admit (almost) only true matches, and the share of all matches they find:
 # used to estimate the prior probability that two random records match.
 _PRIOR_RECALL = 0.8
@@ -159,7 +164,14 @@ def _comparisons() -> list[dict[str, Any]]:
             "comparison_description": "Normalised name",
             "comparison_levels": [
                 _level("name_norm_l IS NULL OR name_norm_r IS NULL", "name is NULL", null=True),
-                _level("name_norm_l = name_norm_r", "Exact match on normalised name"),
+                {
+                    **_level("name_norm_l = name_norm_r", "Exact match on normalised name"),
+                    # SITI AMINAH agreeing says less than SUPARMI agreeing: the weight of
+                    # an exact name follows its frequency in the whole register (`_TF`).
+                    "tf_adjustment_column": "name_norm",
+                    "tf_adjustment_weight": TF_WEIGHT,
+                    "tf_minimum_u_value": TF_MIN_U,
+                },
                 _level("name_compact_l = name_compact_r", "Exact match on compact name"),
                 _level("name_sorted_l = name_sorted_r", "Same words in another order"),
                 _level(
@@ -344,6 +356,22 @@ def _resolve_one_to_one(
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def _name_frequencies(con: duckdb.DuckDBPyConnection, population: str) -> None:
+    """Table `_TF`: the share of the register's people bearing each normalised name.
+
+    Taken from the whole population register, not from the leftovers: what is common
+    (SITI, MUHAMMAD, NUR ...) is a property of the region, and the leftovers are a skewed
+    sample of it. Each distinct spelling is normalised once.
+    """
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {_TF} AS
+        SELECT name_norm, sum(n) / sum(sum(n)) OVER () AS tf_name_norm FROM (
+            SELECT {normalised_name_sql("name")} AS name_norm, n
+            FROM (SELECT name, count(*)::DOUBLE AS n FROM {population} GROUP BY name)
+        ) GROUP BY name_norm
+    """)  # (no filter on name_norm: DuckDB would push it down and normalise twice)
+
+
 def _empty_output(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TABLE {OUTPUT_TABLE} (
@@ -363,6 +391,7 @@ def link_probabilistic(
     seed: int = 1,
     reference: dict[str, Any] | None = None,
     retrain: bool = False,
+    population: str | None = None,
 ) -> ProbabilisticResult:
     """Link `residents` to `participants` (tables or views in `con`) with Splink.
 
@@ -377,6 +406,8 @@ def link_probabilistic(
     `reference` is the model of an earlier run on the same regions ({"model": path to its
     model.json, "left": n, "right": n}): reused as it is unless `retrain` or the leftovers
     drifted, and the fallback for levels these data cannot estimate (see `training`).
+    `population` (a table with a `name` column, e.g. all residents) gives the name
+    frequencies of the term-frequency adjustment; without it they come from the inputs.
     """
     from splink import DuckDBAPI, Linker
 
@@ -412,6 +443,13 @@ def link_probabilistic(
         right = db_api.register(_RIGHT, dataset_display_name=_RIGHT_NAME)
         linker = Linker([left, right], _settings(seed, blocks["capped"]), log_level=None)
         try:
+            if population is not None:
+                started = time.perf_counter()
+                _name_frequencies(con, population)
+                linker.table_management.register_term_frequency_lookup(
+                    db_api.register(_TF), "name_norm"
+                )
+                seconds["frequencies"] = time.perf_counter() - started
             started = time.perf_counter()
             record = _train_or_reuse(con, linker, n_left, n_right, seed, reference, retrain)
             model = linker.misc.save_model_to_json(str(model_path), overwrite=True)
@@ -430,7 +468,7 @@ def link_probabilistic(
             seconds["resolve"] = time.perf_counter() - started
         finally:
             linker.table_management.delete_tables_created_by_splink_from_db()
-            _drop(con, (_LEFT, _RIGHT))
+            _drop(con, (_LEFT, _RIGHT, _TF))
 
     links, review = con.execute(
         f"SELECT count(*) FILTER (band = 'accept'), count(*) FILTER (band = 'review') "
