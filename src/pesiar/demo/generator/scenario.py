@@ -457,8 +457,13 @@ def generate(
         n_persons=n,
     )
     if noise == "hard":
+        paired = np.flatnonzero(p.twin >= 0)
         membership_table, participants_truth = hard.apply(
-            membership_table, participants_truth, seed, village_digits
+            membership_table,
+            participants_truth,
+            seed,
+            village_digits,
+            twins=dict(zip(nik[paired].astype(str), nik[p.twin[paired]].astype(str), strict=True)),
         )
     write_csv(membership_table, scenario.path("membership"))
     write_parquet(participants_truth, scenario.truth_path("participants"))
@@ -556,6 +561,7 @@ def generate(
             "village_code": code_arr.take(pa.array(person_village)),
             "sex": pa.array(np.where(p.sex_female, "P", "L")),
             "birth_date": pa.array(p.birth_days.astype(np.int32), pa.date32()),
+            "twin_nik": pa.array(np.where(p.twin >= 0, nik[p.twin].astype(str), None), pa.string()),
             "alive": pa.array(alive),
             "status": pa.array(status),
             "noka": pa.array(noka_of_person, pa.string()),
