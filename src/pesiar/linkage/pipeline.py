@@ -220,12 +220,13 @@ def stage_probabilistic(
         SELECT rid, nik, kk, name, sex, birth_date, village_code FROM residents
         WHERE rid NOT IN (SELECT rid FROM links);
         CREATE TEMP TABLE left_participants AS
-        SELECT pid, nik, kk, name, sex, birth_date, village_code FROM participants
+        SELECT pid, noka, nik, kk, name, sex, birth_date, village_code FROM participants
         WHERE pid NOT IN (SELECT pid FROM links);
         """
     )
     key = model_key(con)
     reference = reference_model(key, exclude=run.pk)
+    since = _incremental(con, key, run, reference, retrain)
     result = link_probabilistic(
         con,
         "left_residents",
@@ -236,10 +237,18 @@ def stage_probabilistic(
         reference=reference,
         retrain=retrain,
         population="residents",
+        fresh_only=since is not None,
     )
     training = dict(result.training)
     if reference is not None:
         training["reference_run"] = reference["run"]
+    kept = 0
+    if since is not None:
+        training["incremental"] = since
+        kept = since["kept_links"]
+        con.execute(
+            "INSERT INTO links SELECT rid, pid, 'PROBABILISTIC', probability FROM kept_links"
+        )
     run.parameters = {
         "model": result.parameters,
         "model_key": key,
@@ -292,13 +301,38 @@ def stage_probabilistic(
         con.executemany("INSERT INTO links VALUES (?, ?, 'REVIEW', ?)", accepted_by_review)
     ReviewItem.objects.bulk_create(items, batch_size=1000)
     return {
-        "probabilistic_links": result.links,
+        "probabilistic_links": result.links + kept,
+        "probabilistic_links_kept": kept,
         "review_pairs": result.review,
         "review_accepted_earlier": len(accepted_by_review),
         "review_rejected_earlier": rejected_by_review,
         "review_pending": len(items),
         "compared_pairs": result.compared,
     }
+
+
+def _incremental(
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    run: LinkRun,
+    reference: dict | None,
+    retrain: bool,
+) -> dict | None:
+    """Mark the fresh and kept leftovers when stage 2 can run incrementally (a previous
+    run on these regencies, its model reused as it is; see `incremental`), else None."""
+    from pesiar.linkage import incremental, training
+
+    if not incremental.ENABLED or retrain or reference is None:
+        return None
+    n_left, n_right = con.execute(
+        "SELECT (SELECT count(*) FROM left_residents), (SELECT count(*) FROM left_participants)"
+    ).fetchall()[0]
+    if training.drifted(reference, n_left, n_right):
+        return None
+    previous = incremental.previous_run(key, exclude=run.pk)
+    if previous is None:
+        return None
+    return incremental.mark(con, previous, "left_residents", "left_participants")
 
 
 def _record(values, *, nik, village) -> dict:

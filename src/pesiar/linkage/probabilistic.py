@@ -69,9 +69,12 @@ class ProbabilisticResult:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
-def _prepare_sql(source: str, id_column: str, target: str) -> str:
-    """A TEMP table in the shape Splink compares: same columns for both registers."""
+def _prepare_sql(source: str, id_column: str, target: str, marks: bool = False) -> str:
+    """A TEMP table in the shape Splink compares: same columns for both registers (with
+    `marks`, also the `fresh` and `kept` columns of incremental linkage)."""
     name = normalised_name_sql("name")
+    extra = ", coalesce(fresh, true) AS fresh, coalesce(kept, false) AS kept" if marks else ""
+    carried = ", fresh, kept" if marks else ""
     return f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
         WITH cleaned AS (
@@ -85,7 +88,7 @@ def _prepare_sql(source: str, id_column: str, target: str) -> str:
                     WHEN upper(trim(sex)) IN ('P', 'PEREMPUAN', 'F', 'W') THEN 'P'
                 END AS sex,
                 CAST(birth_date AS DATE) AS birth_date,
-                nullif(trim(CAST(village_code AS VARCHAR)), '') AS village
+                nullif(trim(CAST(village_code AS VARCHAR)), '') AS village{extra}
             FROM {source}
         )
         SELECT *, left(name_compact, 4) AS name_key
@@ -103,7 +106,7 @@ def _prepare_sql(source: str, id_column: str, target: str) -> str:
                 left(village, 8) AS district,
                 left(village, 5) AS regency,
                 CASE WHEN length(nik) = 16 THEN left(nik, 12) END AS nik_head,
-                CASE WHEN length(nik) = 16 THEN right(nik, 10) END AS nik_tail
+                CASE WHEN length(nik) = 16 THEN right(nik, 10) END AS nik_tail{carried}
             FROM cleaned
         )
         ORDER BY unique_id
@@ -255,14 +258,14 @@ TRAINING_BLOCKING = (("birth_date",), ("name_compact",))
 _PRIOR_RULES = (("name_compact", "birth_date", "sex"), ("nik", "birth_year"))
 
 
-def _settings(seed: int, capped: list[int] | None = None) -> Any:
+def _settings(seed: int, capped: list[int] | None = None, fresh_only: bool = False) -> Any:
     from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
         comparisons=_comparisons(),
-        blocking_rules_to_generate_predictions=blocking.prediction_rules(capped or []),
+        blocking_rules_to_generate_predictions=blocking.prediction_rules(capped or [], fresh_only),
         retain_matching_columns=True,  # keeps gamma_name for the accept rule
         retain_intermediate_calculation_columns=False,
         max_iterations=25,
@@ -392,6 +395,7 @@ def link_probabilistic(
     reference: dict[str, Any] | None = None,
     retrain: bool = False,
     population: str | None = None,
+    fresh_only: bool = False,
 ) -> ProbabilisticResult:
     """Link `residents` to `participants` (tables or views in `con`) with Splink.
 
@@ -408,6 +412,8 @@ def link_probabilistic(
     drifted, and the fallback for levels these data cannot estimate (see `training`).
     `population` (a table with a `name` column, e.g. all residents) gives the name
     frequencies of the term-frequency adjustment; without it they come from the inputs.
+    With `fresh_only` the inputs carry the columns `fresh` and `kept` (`incremental`) and
+    only pairs with a fresh record and no kept one are scored.
     """
     from splink import DuckDBAPI, Linker
 
@@ -420,8 +426,8 @@ def link_probabilistic(
     seconds: dict[str, float] = {}
 
     started = time.perf_counter()
-    con.execute(_prepare_sql(residents, "rid", _LEFT))
-    con.execute(_prepare_sql(participants, "pid", _RIGHT))
+    con.execute(_prepare_sql(residents, "rid", _LEFT, fresh_only))
+    con.execute(_prepare_sql(participants, "pid", _RIGHT, fresh_only))
     n_left = con.execute(f"SELECT count(*) FROM {_LEFT}").fetchall()[0][0]
     n_right = con.execute(f"SELECT count(*) FROM {_RIGHT}").fetchall()[0][0]
     seconds["prepare"] = time.perf_counter() - started
@@ -441,7 +447,9 @@ def link_probabilistic(
         db_api = DuckDBAPI(connection=con)
         left = db_api.register(_LEFT, dataset_display_name=_LEFT_NAME)
         right = db_api.register(_RIGHT, dataset_display_name=_RIGHT_NAME)
-        linker = Linker([left, right], _settings(seed, blocks["capped"]), log_level=None)
+        linker = Linker(
+            [left, right], _settings(seed, blocks["capped"], fresh_only), log_level=None
+        )
         try:
             if population is not None:
                 started = time.perf_counter()
