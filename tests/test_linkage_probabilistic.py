@@ -9,10 +9,37 @@ import duckdb
 import pytest
 
 from pesiar.linkage.names import compact_name_sql, normalised_name_sql
-from pesiar.linkage.probabilistic import _resolve_one_to_one, evaluate, link_probabilistic
+from pesiar.linkage.probabilistic import _resolve_one_to_one, link_probabilistic
 
 N = 30_000
 SEED = 11
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, truth: str, links: str = "prob_links") -> dict:
+    """Precision and recall of accepted links against `truth(rid, pid)`, the true pairs.
+
+    `truth` should hold only the true pairs whose two records were both input to
+    stage 2; precision counts every accepted link, recall every true pair.
+    """
+    accepted, correct, true_pairs, review, review_correct = con.execute(f"""
+        SELECT
+            (SELECT count(*) FROM {links} WHERE band = 'accept'),
+            (SELECT count(*) FROM {links} l JOIN {truth} t USING (rid, pid)
+                WHERE l.band = 'accept'),
+            (SELECT count(*) FROM {truth}),
+            (SELECT count(*) FROM {links} WHERE band = 'review'),
+            (SELECT count(*) FROM {links} l JOIN {truth} t USING (rid, pid)
+                WHERE l.band = 'review')
+    """).fetchall()[0]
+    return {
+        "accepted": accepted,
+        "correct": correct,
+        "true_pairs": true_pairs,
+        "precision": correct / accepted if accepted else 1.0,
+        "recall": correct / true_pairs if true_pairs else 1.0,
+        "review": review,
+        "review_correct": review_correct,
+    }
 
 
 def build_inputs(con: duckdb.DuckDBPyConnection, scenario_dir: Path) -> None:

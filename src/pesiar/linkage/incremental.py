@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from pesiar.linkage import training
 from pesiar.linkage.models import LinkRun, ReviewItem
 from pesiar.ops.duck import sql_path
 from pesiar.registers.snapshots import snapshot_sql
@@ -106,3 +107,25 @@ def mark(
         "fresh_residents": fresh_r,
         "fresh_participants": fresh_p,
     }
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    run: LinkRun,
+    reference: dict | None,
+    retrain: bool,
+) -> dict | None:
+    """Mark the fresh and kept leftovers when stage 2 can run incrementally (a previous
+    run on these regencies, its model reused as it is), else None."""
+    if not ENABLED or retrain or reference is None:
+        return None
+    n_left, n_right = con.execute(
+        "SELECT (SELECT count(*) FROM left_residents), (SELECT count(*) FROM left_participants)"
+    ).fetchall()[0]
+    if training.drifted(reference, n_left, n_right):
+        return None
+    previous = previous_run(key, exclude=run.pk)
+    if previous is None:
+        return None
+    return mark(con, previous, "left_residents", "left_participants")

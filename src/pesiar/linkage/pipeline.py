@@ -28,8 +28,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from pesiar.coverage.services import indicator_table, store_indicators
-from pesiar.linkage import names, rates
-from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
+from pesiar.linkage import incremental, names, rates, review
+from pesiar.linkage.models import LinkRun
 from pesiar.ops.duck import Steps, connect, sql_path
 from pesiar.registers.models import Snapshot
 from pesiar.registers.snapshots import snapshot_sql
@@ -226,7 +226,7 @@ def stage_probabilistic(
     )
     key = model_key(con)
     reference = reference_model(key, exclude=run.pk)
-    since = _incremental(con, key, run, reference, retrain)
+    since = incremental.prepare(con, key, run, reference, retrain)
     result = link_probabilistic(
         con,
         "left_residents",
@@ -258,92 +258,21 @@ def stage_probabilistic(
         "lower": lower,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
-    pairs = con.execute(
-        """
-        SELECT l.rid, l.pid, l.match_probability, l.band, r.nik, p.noka,
-               r.village_code, r.name, r.sex, r.birth_date, r.kk,
-               p.nik, p.name, p.sex, p.birth_date, p.kk, p.village_code
-        FROM prob_links l JOIN residents r USING (rid) JOIN participants p USING (pid)
-        WHERE l.band = 'review'
-        """
-    ).fetchall()
-    decisions = {
-        (d.resident_nik, d.noka): d.decision
-        for d in ReviewDecision.objects.unscoped(reason="applying decisions in the map").filter(
-            noka__in=[p[5] for p in pairs]
-        )
-    }
-    accepted_by_review, rejected_by_review, items = [], 0, []
-    for row in pairs:
-        rid, pid, probability, _band, nik, noka, village = row[:7]
-        decision = decisions.get((nik, noka))
-        if decision == ReviewDecision.Decision.ACCEPT:
-            accepted_by_review.append((rid, pid, probability))
-        elif decision == ReviewDecision.Decision.REJECT:
-            rejected_by_review += 1
-        else:
-            items.append(
-                ReviewItem(
-                    run=run,
-                    village_code=village or "",
-                    resident_nik=nik,
-                    noka=noka,
-                    probability=probability,
-                    resident=_record(row[7:11], nik=nik, village=village),
-                    participant=_record(row[12:16], nik=row[11], village=row[16]),
-                )
-            )
+    accepted_by_review, rejected_by_review, pending = review.apply_decisions(con, run)
     con.execute(
         "INSERT INTO links SELECT rid, pid, 'PROBABILISTIC', match_probability "
         "FROM prob_links WHERE band = 'accept'"
     )
     if accepted_by_review:
         con.executemany("INSERT INTO links VALUES (?, ?, 'REVIEW', ?)", accepted_by_review)
-    ReviewItem.objects.bulk_create(items, batch_size=1000)
     return {
         "probabilistic_links": result.links + kept,
         "probabilistic_links_kept": kept,
         "review_pairs": result.review,
         "review_accepted_earlier": len(accepted_by_review),
         "review_rejected_earlier": rejected_by_review,
-        "review_pending": len(items),
+        "review_pending": pending,
         "compared_pairs": result.compared,
-    }
-
-
-def _incremental(
-    con: duckdb.DuckDBPyConnection,
-    key: str,
-    run: LinkRun,
-    reference: dict | None,
-    retrain: bool,
-) -> dict | None:
-    """Mark the fresh and kept leftovers when stage 2 can run incrementally (a previous
-    run on these regencies, its model reused as it is; see `incremental`), else None."""
-    from pesiar.linkage import incremental, training
-
-    if not incremental.ENABLED or retrain or reference is None:
-        return None
-    n_left, n_right = con.execute(
-        "SELECT (SELECT count(*) FROM left_residents), (SELECT count(*) FROM left_participants)"
-    ).fetchall()[0]
-    if training.drifted(reference, n_left, n_right):
-        return None
-    previous = incremental.previous_run(key, exclude=run.pk)
-    if previous is None:
-        return None
-    return incremental.mark(con, previous, "left_residents", "left_participants")
-
-
-def _record(values, *, nik, village) -> dict:
-    name, sex, birth, kk = values
-    return {
-        "nik": nik,
-        "name": name,
-        "sex": sex,
-        "birth_date": birth.isoformat() if birth else None,
-        "kk": kk,
-        "village_code": village,
     }
 
 
