@@ -126,6 +126,9 @@ def prepare(
     if training.drifted(reference, n_left, n_right):
         return None
     previous = previous_run(key, exclude=run.pk)
-    if previous is None:
+    if previous is None or None in (
+        snapshot_sql("population", previous.population.as_of),
+        snapshot_sql("membership", previous.membership.as_of),
+    ):
         return None
     return mark(con, previous, "left_residents", "left_participants")
