@@ -57,6 +57,13 @@ class Command(BaseCommand):
         training = run.parameters.get("training") or {}
         if training:
             say(f"model: {training.get('path')}" + "".join(f"; {n}" for n in training["notes"][:3]))
+        since = training.get("incremental")
+        if since:
+            say(
+                f"stage 2 incremental since map #{since['previous_run']}: "
+                f"{since['kept_links']:,} links kept; fresh {since['fresh_residents']:,} "
+                f"residents, {since['fresh_participants']:,} participants"
+            )
         for line in rates.lines(run.parameters.get("linkage_rates")):
             say(line)
         say(f"indicators for {c['regions']:,} regions")
