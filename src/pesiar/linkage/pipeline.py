@@ -125,9 +125,10 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     only in the serial). So the names of every NIK pair are compared (`names.
     name_agreement_sql`): a pair whose names clearly disagree is left to the probabilistic
     stage, which can link the card to the sibling it belongs to; otherwise the pair needs
-    the birth date or the name to agree. Each resident takes at most one card (each card
-    has one NIK, so at most one resident): the best-agreeing one, by birth date, then name
-    agreement, then active status, then the first line.
+    the birth date to agree, or the name without keying slips (RAINA is not RINA NASYIAH
+    born 45 years earlier: stage 2 weighs all the evidence). Each resident takes at most one
+    card (a card has one NIK, so one resident): the best-agreeing one, by birth date, then
+    name agreement, then active status, then the first line.
     """
     # Most cards spell the name exactly as the register does: those pairs agree fully
     # without the (costly) normalisation, which runs on the others only.
@@ -142,11 +143,13 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                             AND regexp_matches(r.name, '[A-Za-z]{{2}}'), false) AS spelt_alike
             FROM residents r JOIN participants p ON p.nik = r.nik
         ), scored AS (
-            SELECT rid, pid, active, same_birth, 1.0::DOUBLE AS agreement, 1.0::DOUBLE AS similarity
+            SELECT rid, pid, active, same_birth, 1.0::DOUBLE AS agreement,
+                   1.0::DOUBLE AS strict, 1.0::DOUBLE AS similarity
             FROM pairs WHERE spelt_alike
             UNION ALL
             SELECT rid, pid, active, same_birth,
                    {names.name_agreement_sql("r_norm", "p_norm")} AS agreement,
+                   {names.name_agreement_sql("r_norm", "p_norm", fuzzy=False)} AS strict,
                    coalesce(jaro_winkler_similarity(r_norm, p_norm), 0) AS similarity
             FROM (
                 SELECT *, {names.normalised_name_sql("r_name")} AS r_norm,
@@ -155,21 +158,22 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             )
         )
         SELECT *, coalesce(agreement >= {names.NAMES_CLASH}, false) AS same_name,
-               coalesce(agreement < {names.NAMES_CLASH}, false) AS names_clash
+               coalesce(agreement < {names.NAMES_CLASH}, false) AS names_clash,
+               coalesce(strict >= {names.NAMES_CLASH}, false) AS same_name_strictly
         FROM scored;
         CREATE TEMP TABLE links AS
         SELECT rid,
                arg_max(pid, (same_birth::INT * 4 + same_name::INT * 2 + active::INT) * 4
                             + coalesce(agreement, 0) * 2 + similarity - pid / 1e15) AS pid,
                'EXACT' AS method, 1.0::DOUBLE AS probability
-        FROM nik_pairs WHERE NOT names_clash AND (same_birth OR same_name) GROUP BY rid;
+        FROM nik_pairs WHERE NOT names_clash AND (same_birth OR same_name_strictly) GROUP BY rid;
         """
     )
     links, pairs, disagreeing, clash = con.execute(
         """
         SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM nik_pairs),
                (SELECT count(*) FROM nik_pairs
-                WHERE names_clash OR NOT (same_birth OR same_name)),
+                WHERE names_clash OR NOT (same_birth OR same_name_strictly)),
                (SELECT count(*) FROM nik_pairs WHERE names_clash)
         """
     ).fetchall()[0]
@@ -242,10 +246,9 @@ def stage_probabilistic(
     training = dict(result.training)
     if reference is not None:
         training["reference_run"] = reference["run"]
-    kept = 0
+    kept = since["kept_links"] if since else 0
     if since is not None:
         training["incremental"] = since
-        kept = since["kept_links"]
         con.execute(
             "INSERT INTO links SELECT rid, pid, 'PROBABILISTIC', probability FROM kept_links"
         )
