@@ -4,8 +4,8 @@ same Parquet columns), and link precision/recall against the generator's truth.
 For each size: generate the scenario, import population and membership, run the map in a
 child process (peak memory measured for that process alone), then compare its links with
 the truth: precision and recall overall, recall and false links per noise kind (the hard
-profile records them per card), recall by sex x age band, the residents with a wrong
-status; and the linkage rates the map reports without truth.
+profile records them per card), recall by sex x age band, recall of twins' cards, the
+residents with a wrong status; and the linkage rates the map reports without truth.
 
 Usage: python bench/map.py [--sizes 100000 1000000] [--noise default|hard] [--work DIR]
 """
@@ -124,10 +124,17 @@ def breakdown(run_dir: Path, truth_dir: Path) -> dict:
         FROM t JOIN r ON r.nik = t.true_nik LEFT JOIN l ON l.noka = t.noka
         WHERE t.kind = 'resident' GROUP BY ALL ORDER BY ALL
     """).fetchall()
+    twins = (0, 0)
+    if "twin_nik" in {c[0] for c in con.execute("DESCRIBE r").fetchall()}:
+        twins = con.execute("""
+            SELECT count(*), count(*) FILTER (WHERE l.nik = t.true_nik)
+            FROM t JOIN r ON r.nik = t.true_nik LEFT JOIN l ON l.noka = t.noka
+            WHERE r.twin_nik IS NOT NULL AND t.kind = 'resident'
+        """).fetchall()[0]
     wrong_status = con.execute("""
         SELECT count(*) FROM r JOIN p USING (nik) WHERE r.alive AND r.status <> p.status
     """).fetchall()[0][0]
-    return {"kinds": kinds, "bands": bands, "wrong_status": wrong_status}
+    return {"kinds": kinds, "bands": bands, "wrong_status": wrong_status, "twins": twins}
 
 
 def main() -> int:
@@ -195,6 +202,9 @@ def main() -> int:
         )
         print(f"  model        {(info.get('training') or {}).get('path')}")
         print(f"  wrong status {b['wrong_status']:,} residents")
+        cards, right = b["twins"]
+        if cards:
+            print(f"  twins' cards {cards:,}, recall {right / cards:.4f}")
         print("  by noise kind (cards, recall, false links):")
         for kind, pairs, right, wrong in b["kinds"]:
             recall = f"{right / pairs:.4f}" if pairs else "  -   "

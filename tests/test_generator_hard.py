@@ -27,6 +27,7 @@ def test_every_hard_kind_is_in_the_truth(scenarios):
     )
     for kind, _share in KINDS:
         assert kinds.get(kind, 0) > 0, kind
+    assert kinds.get("twin_nik", 0) > 0
     assert kinds["nik_typo"] > 0 and kinds["name_variant"] > 0  # the default kinds too
 
 
@@ -49,6 +50,13 @@ def test_hard_cards_carry_their_noise(scenarios):
     assert all(birth[:5] in ("01/07", "31/12") for *_, birth, _ in by_kind["default_date"])
     assert all(nik != true for nik, *_, true in by_kind["relative_nik"])
     assert all(nik == true for nik, *_, true in by_kind["two_cards"])
+    # The other twin's NIK: one digit off in the serial, the rest (birth date too) the same.
+    assert all(
+        nik[:12] == true[:12]
+        and nik != true
+        and birth.replace("/", "")[:4] in (true[6:10], f"{int(true[6:8]) - 40:02d}{true[8:10]}")
+        for nik, _, birth, true in by_kind["twin_nik"]
+    )
 
 
 def test_the_default_profile_is_unchanged(scenarios):

@@ -1,6 +1,7 @@
 """Stage 2 (probabilistic, Splink) on what an exact NIK join leaves of a generated scenario."""
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -8,10 +9,37 @@ import duckdb
 import pytest
 
 from pesiar.linkage.names import compact_name_sql, normalised_name_sql
-from pesiar.linkage.probabilistic import _resolve_one_to_one, evaluate, link_probabilistic
+from pesiar.linkage.probabilistic import _resolve_one_to_one, link_probabilistic
 
 N = 30_000
 SEED = 11
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, truth: str, links: str = "prob_links") -> dict:
+    """Precision and recall of accepted links against `truth(rid, pid)`, the true pairs.
+
+    `truth` should hold only the true pairs whose two records were both input to
+    stage 2; precision counts every accepted link, recall every true pair.
+    """
+    accepted, correct, true_pairs, review, review_correct = con.execute(f"""
+        SELECT
+            (SELECT count(*) FROM {links} WHERE band = 'accept'),
+            (SELECT count(*) FROM {links} l JOIN {truth} t USING (rid, pid)
+                WHERE l.band = 'accept'),
+            (SELECT count(*) FROM {truth}),
+            (SELECT count(*) FROM {links} WHERE band = 'review'),
+            (SELECT count(*) FROM {links} l JOIN {truth} t USING (rid, pid)
+                WHERE l.band = 'review')
+    """).fetchall()[0]
+    return {
+        "accepted": accepted,
+        "correct": correct,
+        "true_pairs": true_pairs,
+        "precision": correct / accepted if accepted else 1.0,
+        "recall": correct / true_pairs if true_pairs else 1.0,
+        "review": review,
+        "review_correct": review_correct,
+    }
 
 
 def build_inputs(con: duckdb.DuckDBPyConnection, scenario_dir: Path) -> None:
@@ -141,6 +169,48 @@ def test_resolution_is_greedy_one_to_one():
         (4, 30, "accept"),
         (5, 50, "review"),
     ]
+
+
+def _two_exact_pairs(con: duckdb.DuckDBPyConnection) -> None:
+    """Two resident-card pairs alike in everything but the name: one common, one rare.
+    `population` is the register around them, where SITI AMINAH is frequent."""
+    con.execute("""
+        CREATE TABLE residents AS SELECT * FROM (VALUES
+            (1, NULL, '1501010101900001', 'SITI AMINAH', 'P', DATE '1990-01-01',
+             '15.01.01.2001'),
+            (2, NULL, '1501010101900002', 'SUPARMI', 'P', DATE '1990-01-01', '15.01.01.2001')
+        ) t(rid, nik, kk, name, sex, birth_date, village_code);
+        CREATE TABLE participants AS
+            SELECT rid + 10 AS pid, nik, kk, name, sex, birth_date, village_code FROM residents;
+        CREATE TABLE population AS
+            SELECT name FROM residents
+            UNION ALL SELECT 'SITI AMINAH' FROM range(500)
+            UNION ALL SELECT 'PERSON ' || i FROM range(500) r(i);
+    """)
+
+
+def test_common_names_weigh_less_from_the_whole_register(tmp_path):
+    weights = {}
+    for population in (None, "population"):
+        con = duckdb.connect()
+        _two_exact_pairs(con)
+        link_probabilistic(
+            con,
+            "residents",
+            "participants",
+            out_dir=tmp_path / str(population),
+            lower=1e-6,
+            population=population,
+        )
+        weights[population] = dict(
+            con.execute("SELECT rid, match_weight FROM prob_links").fetchall()
+        )
+    # From the leftovers alone the two names are equally rare ...
+    assert weights[None][1] == pytest.approx(weights[None][2])
+    # ... in the register SITI AMINAH is 500 times as common as SUPARMI.
+    assert weights["population"][2] - weights["population"][1] == pytest.approx(
+        math.log2(501), abs=0.01
+    )
 
 
 @pytest.mark.slow

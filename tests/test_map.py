@@ -187,3 +187,34 @@ def test_other_regions_items_and_other_roles_are_refused(client, review_run):
     assert client.get(reverse("linkage:review")).status_code == 403
     login(client, "lihat", "viewer", ["15"])
     assert client.get(reverse("linkage:review")).status_code == 403
+
+
+@pytest.fixture(scope="module")
+def hard_scenario(tmp_path_factory):
+    return generate(30_000, 3, tmp_path_factory.mktemp("hard"), noise="hard")
+
+
+def test_twins_are_linked_each_to_their_own_card(hard_scenario, settings, tmp_path, db):
+    """Twins share a KK, a birth date and all of the NIK but the serial; the hard profile
+    puts one twin's NIK on the other's card. Each twin's card goes to that twin."""
+    settings.DATA_DIR = tmp_path / "data"
+    for kind in ("population", "membership"):
+        import_register(kind, hard_scenario.path(kind), AS_OF)
+    run = run_map(AS_OF)
+    cards, swapped, right, wrong = duckdb.sql(
+        f"""
+        WITH t AS (SELECT * FROM read_parquet('{hard_scenario.truth_path("participants")}')
+                   WHERE NOT duplicated),
+             r AS (SELECT * FROM read_parquet('{hard_scenario.truth_path("residents")}')
+                   WHERE twin_nik IS NOT NULL AND alive),
+             m AS (SELECT NOKA AS noka, NIK AS nik
+                   FROM read_csv('{hard_scenario.path("membership")}', all_varchar = true))
+        SELECT count(*), count(*) FILTER (WHERE m.nik = r.twin_nik),
+               count(*) FILTER (WHERE l.nik = t.true_nik),
+               count(*) FILTER (WHERE l.nik <> t.true_nik)
+        FROM t JOIN r ON r.nik = t.true_nik JOIN m ON m.noka = t.noka
+        LEFT JOIN read_parquet('{run.links_file}') l ON l.noka = t.noka
+        """
+    ).fetchall()[0]
+    assert cards >= 50 and swapped >= 1
+    assert (right, wrong) == (cards, 0)

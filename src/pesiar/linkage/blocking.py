@@ -63,14 +63,20 @@ def cap_blocks(con: duckdb.DuckDBPyConnection, left: str, right: str) -> dict[st
     return {"capped": capped, "pairs_by_rule": pairs, "skipped_blocks": skipped}
 
 
-def prediction_rules(capped: list[int]) -> list[Any]:
+def prediction_rules(capped: list[int], fresh_only: bool = False) -> list[Any]:
+    """The rules Splink predicts with; with `fresh_only` (incremental linkage) only pairs
+    with a fresh record and no kept one (columns `fresh` and `kept`, see `incremental`)."""
     from splink import block_on
 
     rules: list[Any] = []
     for i, cols in enumerate(PREDICTION_BLOCKING):
-        if i in capped:
-            join = " AND ".join(f"l.{c} = r.{c}" for c in cols)
-            rules.append(f"{join} AND NOT l.big_{i}")
-        else:
+        if i not in capped and not fresh_only:
             rules.append(block_on(*cols))
+            continue
+        rule = " AND ".join(f"l.{c} = r.{c}" for c in cols)
+        if i in capped:
+            rule += f" AND NOT l.big_{i}"
+        if fresh_only:
+            rule += " AND (l.fresh OR r.fresh) AND NOT l.kept AND NOT r.kept"
+        rules.append(rule)
     return rules

@@ -98,17 +98,23 @@ def _words(expr: str) -> str:
     return f"string_split({expr}, ' ')"
 
 
-def name_agreement_sql(left: str, right: str) -> str:
+def name_agreement_sql(left: str, right: str, *, fuzzy: bool = True) -> str:
     """SQL for how well two normalised names (SQL expressions) agree, from 0 to 1.
 
     1 when their compact forms are equal (NURHASANAH = NUR HASANAH); otherwise the share
     of the shorter name's words that have a match among the other name's words, in any
     order (a dropped or swapped word keeps the share at 1, a different given name of a
-    sibling halves a two-word name). NULL when either name is NULL.
+    sibling halves a two-word name). NULL when either name is NULL. Without `fuzzy`, words
+    agree only when equal or an initial of each other (no keying slip allowed).
     """
+    # A slip keeps the first letter: RINA and DINA, twins' names, are two words.
+    slip = (
+        f" OR jaro_winkler_similarity(x, y) >= {WORD_AGREES}"
+        " OR (least(length(x), length(y)) >= 4 AND left(x, 1) = left(y, 1)"
+        " AND damerau_levenshtein(x, y) <= 1)"
+    )
     word_match = (
-        f"x = y OR jaro_winkler_similarity(x, y) >= {WORD_AGREES}"
-        " OR (least(length(x), length(y)) >= 4 AND damerau_levenshtein(x, y) <= 1)"
+        f"x = y{slip if fuzzy else ''}"
         " OR (length(x) = 1 AND starts_with(y, x)) OR (length(y) = 1 AND starts_with(x, y))"
         # M. is unified to MUHAMMAD, but may stand for any name in M (MAHESA, MELINDA).
         " OR (x = 'MUHAMMAD' AND left(y, 1) = 'M') OR (y = 'MUHAMMAD' AND left(x, 1) = 'M')"

@@ -28,8 +28,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from pesiar.coverage.services import indicator_table, store_indicators
-from pesiar.linkage import names, rates
-from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
+from pesiar.linkage import incremental, names, rates, review
+from pesiar.linkage.models import LinkRun
 from pesiar.ops.duck import Steps, connect, sql_path
 from pesiar.registers.models import Snapshot
 from pesiar.registers.snapshots import snapshot_sql
@@ -125,39 +125,55 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     only in the serial). So the names of every NIK pair are compared (`names.
     name_agreement_sql`): a pair whose names clearly disagree is left to the probabilistic
     stage, which can link the card to the sibling it belongs to; otherwise the pair needs
-    the birth date or the name to agree. Each resident takes at most one card (each card
-    has one NIK, so at most one resident): the best-agreeing one, by birth date, then name
-    agreement, then active status, then the first line.
+    the birth date to agree, or the name without keying slips (RAINA is not RINA NASYIAH
+    born 45 years earlier: stage 2 weighs all the evidence). Each resident takes at most one
+    card (a card has one NIK, so one resident): the best-agreeing one, by birth date, then
+    name agreement, then active status, then the first line.
     """
+    # Most cards spell the name exactly as the register does: those pairs agree fully
+    # without the (costly) normalisation, which runs on the others only.
     con.execute(
         f"""
         CREATE TEMP TABLE nik_pairs AS
-        SELECT *, coalesce(agreement >= {names.NAMES_CLASH}, false) AS same_name,
-               coalesce(agreement < {names.NAMES_CLASH}, false) AS names_clash
-        FROM (
-            SELECT *, {names.name_agreement_sql("r_norm", "p_norm")} AS agreement,
+        WITH pairs AS (
+            SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active,
+                   coalesce(p.birth_date = r.birth_date, false) AS same_birth,
+                   r.name AS r_name, p.name AS p_name,
+                   coalesce(upper(trim(r.name)) = upper(trim(p.name))
+                            AND regexp_matches(r.name, '[A-Za-z]{{2}}'), false) AS spelt_alike
+            FROM residents r JOIN participants p ON p.nik = r.nik
+        ), scored AS (
+            SELECT rid, pid, active, same_birth, 1.0::DOUBLE AS agreement,
+                   1.0::DOUBLE AS strict, 1.0::DOUBLE AS similarity
+            FROM pairs WHERE spelt_alike
+            UNION ALL
+            SELECT rid, pid, active, same_birth,
+                   {names.name_agreement_sql("r_norm", "p_norm")} AS agreement,
+                   {names.name_agreement_sql("r_norm", "p_norm", fuzzy=False)} AS strict,
                    coalesce(jaro_winkler_similarity(r_norm, p_norm), 0) AS similarity
             FROM (
-                SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active,
-                       {names.normalised_name_sql("r.name")} AS r_norm,
-                       {names.normalised_name_sql("p.name")} AS p_norm,
-                       coalesce(p.birth_date = r.birth_date, false) AS same_birth
-                FROM residents r JOIN participants p ON p.nik = r.nik
+                SELECT *, {names.normalised_name_sql("r_name")} AS r_norm,
+                       {names.normalised_name_sql("p_name")} AS p_norm
+                FROM pairs WHERE NOT spelt_alike
             )
-        );
+        )
+        SELECT *, coalesce(agreement >= {names.NAMES_CLASH}, false) AS same_name,
+               coalesce(agreement < {names.NAMES_CLASH}, false) AS names_clash,
+               coalesce(strict >= {names.NAMES_CLASH}, false) AS same_name_strictly
+        FROM scored;
         CREATE TEMP TABLE links AS
         SELECT rid,
                arg_max(pid, (same_birth::INT * 4 + same_name::INT * 2 + active::INT) * 4
                             + coalesce(agreement, 0) * 2 + similarity - pid / 1e15) AS pid,
                'EXACT' AS method, 1.0::DOUBLE AS probability
-        FROM nik_pairs WHERE NOT names_clash AND (same_birth OR same_name) GROUP BY rid;
+        FROM nik_pairs WHERE NOT names_clash AND (same_birth OR same_name_strictly) GROUP BY rid;
         """
     )
     links, pairs, disagreeing, clash = con.execute(
         """
         SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM nik_pairs),
                (SELECT count(*) FROM nik_pairs
-                WHERE names_clash OR NOT (same_birth OR same_name)),
+                WHERE names_clash OR NOT (same_birth OR same_name_strictly)),
                (SELECT count(*) FROM nik_pairs WHERE names_clash)
         """
     ).fetchall()[0]
@@ -208,12 +224,13 @@ def stage_probabilistic(
         SELECT rid, nik, kk, name, sex, birth_date, village_code FROM residents
         WHERE rid NOT IN (SELECT rid FROM links);
         CREATE TEMP TABLE left_participants AS
-        SELECT pid, nik, kk, name, sex, birth_date, village_code FROM participants
+        SELECT pid, noka, nik, kk, name, sex, birth_date, village_code FROM participants
         WHERE pid NOT IN (SELECT pid FROM links);
         """
     )
     key = model_key(con)
     reference = reference_model(key, exclude=run.pk)
+    since = incremental.prepare(con, key, run, reference, retrain)
     result = link_probabilistic(
         con,
         "left_residents",
@@ -223,10 +240,18 @@ def stage_probabilistic(
         lower=lower,
         reference=reference,
         retrain=retrain,
+        population="residents",
+        fresh_only=since is not None,
     )
     training = dict(result.training)
     if reference is not None:
         training["reference_run"] = reference["run"]
+    kept = since["kept_links"] if since else 0
+    if since is not None:
+        training["incremental"] = since
+        con.execute(
+            "INSERT INTO links SELECT rid, pid, 'PROBABILISTIC', probability FROM kept_links"
+        )
     run.parameters = {
         "model": result.parameters,
         "model_key": key,
@@ -236,67 +261,21 @@ def stage_probabilistic(
         "lower": lower,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
-    pairs = con.execute(
-        """
-        SELECT l.rid, l.pid, l.match_probability, l.band, r.nik, p.noka,
-               r.village_code, r.name, r.sex, r.birth_date, r.kk,
-               p.nik, p.name, p.sex, p.birth_date, p.kk, p.village_code
-        FROM prob_links l JOIN residents r USING (rid) JOIN participants p USING (pid)
-        WHERE l.band = 'review'
-        """
-    ).fetchall()
-    decisions = {
-        (d.resident_nik, d.noka): d.decision
-        for d in ReviewDecision.objects.unscoped(reason="applying decisions in the map").filter(
-            noka__in=[p[5] for p in pairs]
-        )
-    }
-    accepted_by_review, rejected_by_review, items = [], 0, []
-    for row in pairs:
-        rid, pid, probability, _band, nik, noka, village = row[:7]
-        decision = decisions.get((nik, noka))
-        if decision == ReviewDecision.Decision.ACCEPT:
-            accepted_by_review.append((rid, pid, probability))
-        elif decision == ReviewDecision.Decision.REJECT:
-            rejected_by_review += 1
-        else:
-            items.append(
-                ReviewItem(
-                    run=run,
-                    village_code=village or "",
-                    resident_nik=nik,
-                    noka=noka,
-                    probability=probability,
-                    resident=_record(row[7:11], nik=nik, village=village),
-                    participant=_record(row[12:16], nik=row[11], village=row[16]),
-                )
-            )
+    accepted_by_review, rejected_by_review, pending = review.apply_decisions(con, run)
     con.execute(
         "INSERT INTO links SELECT rid, pid, 'PROBABILISTIC', match_probability "
         "FROM prob_links WHERE band = 'accept'"
     )
     if accepted_by_review:
         con.executemany("INSERT INTO links VALUES (?, ?, 'REVIEW', ?)", accepted_by_review)
-    ReviewItem.objects.bulk_create(items, batch_size=1000)
     return {
-        "probabilistic_links": result.links,
+        "probabilistic_links": result.links + kept,
+        "probabilistic_links_kept": kept,
         "review_pairs": result.review,
         "review_accepted_earlier": len(accepted_by_review),
         "review_rejected_earlier": rejected_by_review,
-        "review_pending": len(items),
+        "review_pending": pending,
         "compared_pairs": result.compared,
-    }
-
-
-def _record(values, *, nik, village) -> dict:
-    name, sex, birth, kk = values
-    return {
-        "nik": nik,
-        "name": name,
-        "sex": sex,
-        "birth_date": birth.isoformat() if birth else None,
-        "kk": kk,
-        "village_code": village,
     }
 
 

@@ -9,9 +9,10 @@ carries (the default ones too), so benches can report recall and false links per
 Kinds: titles and degrees (H., HJ., S.PD, AMD.KEP), BIN/BINTI patronyms, initials (M.,
 MOH., ABD., a first-letter initial), spelling variants, swapped word order, a dropped
 word, words run together, mononyms (one word of the name), transposed NIK digits,
-all-zero and 15-digit NIKs, a household member's NIK on the card (as with twins),
-default birth dates (01-07, 31-12), a birth year off by one, a move to another village
-of the regency, and two cards on one NIK.
+all-zero and 15-digit NIKs, a household member's NIK on the card, the other twin's NIK
+on a twin's card (`twin_nik`: twins share a KK, a birth date and all of the NIK but the
+serial), default birth dates (01-07, 31-12), a birth year off by one, a move to another
+village of the regency, and two cards on one NIK.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ KINDS = (
     ("moved", 0.01),
     ("two_cards", 0.003),
 )
+# Share of twins' cards that carry the other twin's NIK (kind "twin_nik").
+TWIN_NIK_SHARE = 0.25
 FATHERS = ("ABDULLAH", "HASAN", "ISMAIL", "KASIM", "RAHMAN", "SULAIMAN", "UMAR", "YAHYA")
 DEGREES = ("S.PD", "S.PD.I", "AMD.KEP", "S.KEP", "S.SOS", "S.E", "A.MD")
 INITIALS = {"MUHAMMAD": "M.", "MOHAMMAD": "MOH.", "ABDUL": "ABD.", "AHMAD": "A."}
@@ -100,9 +103,14 @@ def _date(kind: str, text: str, rng: np.random.Generator) -> str:
 
 
 def apply(
-    table: pa.Table, truth: pa.Table, seed: int, village_digits: np.ndarray
+    table: pa.Table,
+    truth: pa.Table,
+    seed: int,
+    village_digits: np.ndarray,
+    twins: dict[str, str] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """The membership extract and its truth with the hard noise added."""
+    """The membership extract and its truth with the hard noise added. `twins` maps the
+    NIK of each twin in the population to the other twin's."""
     rng = np.random.default_rng([seed, 20_241_201])
     n = truth.num_rows
     shares = np.array([s for _, s in KINDS])
@@ -129,13 +137,23 @@ def apply(
     for i in range(n):
         if kk[first[i]] in by_kk:
             by_kk[kk[first[i]]].append(i)
+    true_nik = truth["true_nik"].to_numpy(zero_copy_only=False)
+    twins = twins or {}
+    for i in np.flatnonzero(np.isin(true_nik, np.array(list(twins), dtype=object))):
+        if kind[i] == "" and first[i] >= 0 and rng.random() < TWIN_NIK_SHARE:
+            kind[i] = "twin_nik"
     regency = np.array([v[:4] for v in village_digits])
     for i in np.flatnonzero(kind != ""):
         row, k = first[i], kind[i]
         if k in ("nik_transposed", "nik_zero", "nik_15"):
             new_nik[i] = _nik(k, nik[row], rng)
+        elif k == "twin_nik":
+            new_nik[i] = twins[true_nik[i]]
         elif k == "relative_nik":
             others = [j for j in by_kk[kk[row]] if j != i and nik[first[j]]]
+            # A twin's NIK is the one most easily taken for one's own.
+            same_day = [j for j in others if birth[first[j]] == birth[row]]
+            others = same_day or others
             if others:
                 new_nik[i] = nik[first[others[int(rng.integers(0, len(others)))]]]
             else:

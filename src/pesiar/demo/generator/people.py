@@ -80,6 +80,7 @@ class People:
     sex_female: np.ndarray  # bool
     birth_days: np.ndarray  # days since 1970-01-01
     nik_district: np.ndarray  # index into the district table (district of first registration)
+    twin: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # row, or -1
     nik: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     name: np.ndarray = field(default_factory=lambda: np.empty(0, object))
 
@@ -164,6 +165,7 @@ def build_households(
     home_district = village_district[hh_village[hh]]
     moved = rng.random(len(hh)) < 0.1
     nik_district = np.where(moved, rng.integers(0, n_districts, len(hh)), home_district)
+    twin = make_twins(rng, hh, role, female, birth_days, nik_district)
 
     hh_rt = rng.integers(1, 16, n_hh)
     hh_rw = rng.integers(1, 6, n_hh)
@@ -192,7 +194,50 @@ def build_households(
         sex_female=female,
         birth_days=birth_days,
         nik_district=nik_district,
+        twin=twin,
     )
+
+
+# Share of pairs of same-sex siblings next to each other on a family card who are twins
+# (about 1 birth in 100 is a twin birth; half of the pairs are of one sex).
+TWIN_SHARE = 0.02
+
+
+def make_twins(
+    rng: np.random.Generator,
+    household: np.ndarray,
+    role: np.ndarray,
+    female: np.ndarray,
+    birth_days: np.ndarray,
+    nik_district: np.ndarray,
+) -> np.ndarray:
+    """Make some children twins of the sibling listed before them, in place: same birth
+    date and district of registration, hence NIKs that differ only in the serial. Returns
+    for each person the row of the twin (-1 for none).
+
+    Drawn from a stream of its own (spawned from `rng`'s seed, `rng` itself untouched), so
+    every other figure of a scenario stays as it was.
+    """
+    own = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    n = len(household)
+    second = (
+        np.flatnonzero(
+            (role[1:] == ROLE_CHILD)
+            & (role[:-1] == ROLE_CHILD)
+            & (household[1:] == household[:-1])
+            & (female[1:] == female[:-1])
+        )
+        + 1
+    )
+    second = second[own.random(len(second)) < TWIN_SHARE]
+    # A child cannot be the second of one pair and the first of another (triplets aside).
+    second = second[~np.isin(second - 1, second)]
+    birth_days[second] = birth_days[second - 1]
+    nik_district[second] = nik_district[second - 1]
+    twin = np.full(n, -1, dtype=np.int64)
+    twin[second] = second - 1
+    twin[second - 1] = second
+    return twin
 
 
 def make_names(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:

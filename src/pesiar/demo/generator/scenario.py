@@ -101,7 +101,11 @@ def write_membership(rng: np.random.Generator, w: World, scenario: Scenario) -> 
     members = np.flatnonzero(w.registered | w.dead_listed)
     table, participants, w.noka_of_person = membership_register(rng, w, members)
     if w.noise == "hard":
-        table, participants = hard.apply(table, participants, w.seed, w.village_digits)
+        paired = np.flatnonzero(w.p.twin >= 0)
+        twins = dict(
+            zip(w.nik[paired].astype(str), w.nik[w.p.twin[paired]].astype(str), strict=True)
+        )
+        table, participants = hard.apply(table, participants, w.seed, w.village_digits, twins=twins)
     write_csv(table, scenario.path("membership"))
     write_parquet(participants, scenario.truth_path("participants"))
     scenario.rows["membership"] = table.num_rows

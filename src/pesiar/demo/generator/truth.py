@@ -29,6 +29,9 @@ def residents_truth(w: World) -> pa.Table:
             "village_code": w.code_arr.take(pa.array(w.person_village)),
             "sex": pa.array(np.where(p.sex_female, "P", "L")),
             "birth_date": pa.array(p.birth_days.astype(np.int32), pa.date32()),
+            "twin_nik": pa.array(
+                np.where(p.twin >= 0, w.nik[p.twin].astype(str), None), pa.string()
+            ),
             "alive": pa.array(alive),
             "status": pa.array(status),
             "noka": pa.array(w.noka_of_person, pa.string()),
