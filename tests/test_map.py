@@ -12,6 +12,7 @@ from django.urls import reverse
 from cast import login
 from pesiar.accounts.models import AccessLog
 from pesiar.coverage.models import Indicator
+from pesiar.demo.generator import generate
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 from pesiar.linkage.pipeline import MapError, run_map
 from pesiar.registers.services import import_register
