@@ -52,6 +52,7 @@ def map_for(as_of: date) -> LinkRun:
 # One table per social list, deduplicated per person; empty when the list was not imported.
 LIST_SQL = {
     "welfare": (
+        # min() passes over the rows without a decile (DTKS/DTSEN): listed, decile NULL
         "SELECT nik, min(decile) AS decile FROM {src} WHERE nik IS NOT NULL GROUP BY nik",
         "nik VARCHAR, decile INTEGER",
     ),
@@ -127,7 +128,7 @@ def gather_members(con: duckdb.DuckDBPyConnection, run: LinkRun, chunks: int) ->
                pop.address, p.status, p.reason AS inactive_reason, p.noka, p.segment,
                p.arrears_months, p.arrears_amount,
                coalesce(wk.employer_code, l.employer_code, p.employer_code) AS employer_code,
-               wk.employer_name, w.decile, l.layoff_date,
+               wk.employer_name, w.decile, w.nik IS NOT NULL AS welfare_listed, l.layoff_date,
                p.nik IN (SELECT child_nik FROM stunting) AS stunted,
                pr.nik IS NOT NULL AS pregnant, wk.nik IS NOT NULL AS formal_worker,
                coalesce(p.reason = 'DECEASED', false) AS deceased_suspected,
@@ -144,7 +145,8 @@ def gather_members(con: duckdb.DuckDBPyConnection, run: LinkRun, chunks: int) ->
         SELECT n.kk, coalesce(n.village_code, (SELECT any_value(village_code) FROM persons
                                                WHERE kk = n.kk)),
                NULL, n.child_name, n.sex, n.birth_date, 'ANAK', NULL, 'NOT_REGISTERED', NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, false, false, false, false
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, true, false, false, false,
+               false
         FROM newborns n;
         ALTER TABLE members ADD COLUMN chunk INTEGER;
         UPDATE members SET chunk = hash(kk) % {chunks};
@@ -156,7 +158,7 @@ def gather_members(con: duckdb.DuckDBPyConnection, run: LinkRun, chunks: int) ->
 MEMBER_SQL = """
     SELECT kk, village_code, nik, name, sex, birth_date, relation, address, status,
            inactive_reason, noka, segment, arrears_months, arrears_amount, employer_code,
-           employer_name, decile, layoff_date, stunted, pregnant, formal_worker,
+           employer_name, decile, welfare_listed, layoff_date, stunted, pregnant, formal_worker,
            deceased_suspected, moved_suspected
     FROM members WHERE chunk = ? ORDER BY kk, birth_date NULLS LAST, nik
 """
@@ -200,7 +202,7 @@ def build_family(
         (
             _kk, _village, nik, name, sex, birth, relation, _address, status, reason, noka,
             segment, arrears_months, arrears_amount, employer_code, employer_name, decile,
-            layoff_date, stunted, pregnant, formal, deceased, moved,
+            listed, layoff_date, stunted, pregnant, formal, deceased, moved,
         ) = row  # fmt: skip
         facts = classify(
             Member(
@@ -210,6 +212,7 @@ def build_family(
                 segment=segment or "",
                 birth_date=birth,
                 decile=decile,
+                welfare_listed=listed,
                 layoff_date=layoff_date,
                 stunted=stunted,
                 pregnant=pregnant,
