@@ -30,6 +30,7 @@ from pesiar.registers import intake, validate
 from pesiar.registers.limits import ImportLimitError, check_rows
 from pesiar.registers.models import Finding, Snapshot
 from pesiar.registers.schema import REGISTERS, Kind, Type
+from pesiar.registers.signals import snapshot_imported
 from pesiar.registers.snapshots import ImportScopeError, import_scope
 from pesiar.registers.sources import (
     Mapping,
@@ -497,23 +498,24 @@ def import_register(
     result.rejects_file = str(snapshot.rejects_file) if result.rejected else None
     result.seconds = time.perf_counter() - started
     summary = {**snapshot.summary, "seconds": round(result.seconds, 2)}
-    if kind == Kind.MEMBERSHIP:
-        summary["reconciliation"] = reconcile_registrations(snapshot)
+    summary.update(announce(snapshot))
     Snapshot.objects.filter(pk=snapshot.pk).update(summary=summary)
     return result
 
 
-def reconcile_registrations(snapshot: Snapshot) -> dict:
-    """Confirm the registration requests a new membership snapshot shows (field app). The
-    snapshot is in place whatever happens here: a failure is logged and recorded in its
-    summary, and `pesiar reconcile` runs it again."""
-    from pesiar.field.reconcile import reconcile
-
-    try:
-        return reconcile(snapshot)
-    except Exception as exc:
-        logger.exception("reconciliation after membership snapshot #%s failed", snapshot.pk)
-        return {"error": f"{type(exc).__name__}: {exc}"[:500]}
+def announce(snapshot: Snapshot) -> dict:
+    """Send `snapshot_imported` (the field app confirms registrations a membership snapshot
+    shows); returns the summary entries the receivers give. The snapshot is in place
+    whatever happens there: a receiver's failure is logged and recorded in the summary."""
+    entries: dict = {}
+    for receiver, answer in snapshot_imported.send_robust(sender=Snapshot, snapshot=snapshot):
+        if isinstance(answer, Exception):
+            name = getattr(receiver, "__qualname__", repr(receiver))
+            logger.error("%s after snapshot #%s failed", name, snapshot.pk, exc_info=answer)
+            entries.setdefault("errors", {})[name] = f"{type(answer).__name__}: {answer}"[:500]
+        elif isinstance(answer, dict):
+            entries.update(answer)
+    return entries
 
 
 def validate_to_parquet(
