@@ -193,6 +193,15 @@ def test_a_wide_data_row_is_not_taken_for_the_header(tmp_path):
     assert sorted(int(r["line"]) for r in rejects) == [2, 4]
 
 
+def test_a_sheet_header_is_the_first_row_that_fills_two_cells():
+    from pesiar.registers.sheets import find_header
+
+    title, blank, header = ["Data Balita Mei 2024", "", ""], [], ["nik", "kk", "decile"]
+    assert find_header([title, blank, header, ["1", "2", "3", "4", "5", "6"]]) == 2
+    assert find_header([header, ["1", "2", "3", "4", "5", "6", "7"]]) == 0
+    assert find_header([title, blank]) is None
+
+
 def read_as(record: list[str]) -> list[str]:
     """The fields the reader takes from a record: empty values after the last column are
     ignored (a trailing delimiter), like the CSV reader does."""
