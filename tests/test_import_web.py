@@ -62,7 +62,10 @@ def test_the_upload_shows_the_detected_format_and_columns_before_the_import(
     assert job.status == ImportJob.Status.PREVIEW and not Snapshot.objects.exists()
     page = client.get(reverse("registers:job", args=[job.pk])).content.decode()
     assert "OpenSID import template" in page and 'http-equiv="refresh"' not in page
-    assert "kk_level" in page and "family_relation" in page and "= 15.02.05.1002" in page
+    # the register's columns by their Indonesian names, never as canonical codes
+    assert "kk_level" in page and "hubungan keluarga" in page and "family_relation" not in page
+    assert "tanggal lahir" in page and "birth_date" not in page
+    assert "15.02.05.1002, untuk seluruh berkas" in page
     client.post(reverse("registers:job-start", args=[job.pk]))
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DONE, job.message
@@ -157,3 +160,38 @@ def test_rejects_are_for_the_importer_their_scope_and_the_admin(client, settings
     # a BPJS branch officer whose regions hold the importer's: the rejects to fix
     login(client, "bpjs-bangko", "branch", ["15.02", "15.03", "15.01"])
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_preview_nobody_confirms_is_removed_after_the_preview_hours(client, settings, data_dir):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pesiar.registers import tasks
+
+    settings.TASKS = IMMEDIATE
+    settings.PESIAR = {
+        **settings.PESIAR,
+        "IMPORT": {**settings.PESIAR["IMPORT"], "PREVIEW_HOURS": 2},
+    }
+    login(client, "dinsos-merangin", "regency", ["15.02"], office="dinsos")
+    upload(client, WELFARE.encode(), confirm=False)
+    upload(client, WELFARE.encode(), name="other.csv", confirm=False)
+    old, young = ImportJob.objects.order_by("pk")
+    ImportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    # older than the orphan hours, but still waiting for its confirmation: kept by that cleanup
+    assert tasks.remove_orphaned_uploads(older_than=timedelta(0)) == 0
+    assert old.upload_path.exists() and young.upload_path.exists()
+
+    assert tasks.expire_previews() == 1
+    old.refresh_from_db()
+    young.refresh_from_db()
+    assert old.status == ImportJob.Status.FAILED and "2 jam" in old.message
+    assert not old.upload_path.parent.exists()
+    assert young.status == ImportJob.Status.PREVIEW and young.upload_path.exists()
+    # a late click on "start" imports nothing
+    client.post(reverse("registers:job-start", args=[old.pk]))
+    old.refresh_from_db()
+    assert old.status == ImportJob.Status.FAILED and not Snapshot.objects.exists()
+    assert tasks.expire_previews() == 0

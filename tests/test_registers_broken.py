@@ -227,7 +227,8 @@ def test_a_row_with_a_tenth_value():
 @pytest.mark.xfail(
     strict=True,
     reason="BUG: the CSV reader skips blank lines, but accepted rows and validation rejects "
-    "are numbered as if there were none, while reader rejects count them (services.lined)",
+    "are numbered as if there were none, while reader rejects count them "
+    "(reading.collect_reader_rejects)",
 )
 def test_blank_lines_keep_the_line_numbers():
     imported = run("population", "blank_lines.csv")

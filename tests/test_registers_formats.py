@@ -206,7 +206,7 @@ def test_column_errors_come_before_the_existing_snapshot(tmp_path):
 def test_the_sweep_takes_only_the_stunted_children_of_a_measurement_list():
     import duckdb
 
-    from pesiar.sweep.pipeline import load_lists
+    from pesiar.sweep.gather import load_lists
 
     import_register("stunting", FORMATS / "eppgbm.csv", AS_OF)
     con = duckdb.connect()

@@ -18,6 +18,7 @@ from pesiar.registers.services import import_register
 FORMATS = Path(__file__).parent / "data" / "registers" / "formats"
 AS_OF = date(2024, 6, 30)
 SITI_NIK = "1502055003750011"
+KK1, KK2 = "1502050101100001", "1502050202150002"
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
@@ -80,3 +81,29 @@ def test_merauke_residents_with_9101_and_9301_niks_all_count(tmp_path):
 
     village = Indicator.objects.unscoped(reason="test").get(as_of=AS_OF, region_id="93.01.01.1002")
     assert village.population == 300 and village.registered == 20
+
+
+def test_listed_in_dtks_means_poor_in_the_sweep():
+    # DTKS/DTSEN lists the poor and gives no decile: being listed is what counts.
+    from pesiar.sweep.models import WorklistMember
+    from pesiar.sweep.pipeline import run_sweep
+
+    import_register("population", FORMATS / "opensid_template.xlsm", AS_OF, village="15.02.05.1002")
+    welfare = import_register("welfare", FORMATS / "dtks.csv", AS_OF)
+    import_register("membership", FORMATS / "vclaim.jsonl", AS_OF)
+    assert {r["decile"] for r in rows(welfare)} == {None}
+    listed = {r["nik"] for r in rows(welfare)}
+    run_map(AS_OF)
+    run_sweep(AS_OF)
+    members = {
+        m.nik: m
+        for m in WorklistMember.objects.unscoped(reason="test").filter(item__kk__in=[KK1, KK2])
+    }
+    rudi = members["1502050301990012"]  # in arrears, and in DTKS
+    assert rudi.status == "INACTIVE"
+    assert "POOR" in rudi.flags and rudi.pathway == "PBI_APBD"
+    assert all("POOR" in m.flags for nik, m in members.items() if nik in listed)
+    assert all("POOR" not in m.flags for nik, m in members.items() if nik not in listed)
+    rina = next(m for m in members.values() if m.name == "RINA MARLINA")  # not in DTKS
+    assert rina.status == "NOT_REGISTERED" and "POOR" not in rina.flags
+    assert rina.pathway == "PBPU"

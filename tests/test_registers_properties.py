@@ -117,11 +117,6 @@ def register_files(draw) -> tuple[str, list[list[str]], str]:
     return text, records, delimiter
 
 
-@pytest.mark.xfail(
-    reason="known bug: with header detection (title rows, format profiles) some generated files "
-    "with odd header cells are read from a later line; being fixed (issue 15)",
-    strict=False,
-)
 @HYPOTHESIS
 @given(file=register_files())
 def test_every_record_is_accepted_or_rejected_on_its_line(tmp_path, file):
@@ -172,6 +167,33 @@ def test_every_record_is_accepted_or_rejected_on_its_line(tmp_path, file):
         assert 1 <= row["decile"] <= 10
         if record[2].isascii() and record[2].isdigit():
             assert row["decile"] == int(record[2])
+
+
+def test_a_wide_data_row_is_not_taken_for_the_header(tmp_path):
+    # Found by the property above: a record wider than the header, or a header that one
+    # delimiter leaves whole while another splits a later record, moved the header down.
+    text = (
+        "nik;kk;decile;village_code\n"
+        "0;0;0;0;0;0;0\n"
+        f"{build('15.02.05', date(1990, 1, 2), 'L', 1)};{KK};3;15.02.05.1002\n"
+        "a,b,c,d,e\n"
+    )
+    path = tmp_path / "wide.csv"
+    path.write_text(text, encoding="utf-8")
+    result = import_register("welfare", path, fresh_date())
+    accepted, rejects = read_back(result)
+    assert result.delimiter == ";"
+    assert [r["line"] for r in accepted] == [3]
+    assert sorted(int(r["line"]) for r in rejects) == [2, 4]
+
+
+def test_a_sheet_header_is_the_first_row_that_fills_two_cells():
+    from pesiar.registers.sheets import find_header
+
+    title, blank, header = ["Data Balita Mei 2024", "", ""], [], ["nik", "kk", "decile"]
+    assert find_header([title, blank, header, ["1", "2", "3", "4", "5", "6"]]) == 2
+    assert find_header([header, ["1", "2", "3", "4", "5", "6", "7"]]) == 0
+    assert find_header([title, blank]) is None
 
 
 def read_as(record: list[str]) -> list[str]:

@@ -378,3 +378,37 @@ def test_killed_imports_leave_no_partial_snapshot(tmp_path):
     assert result["snapshot_id"] and result["rows_read"] == result["accepted"] + result["rejected"]
     state = site.check()
     assert result["snapshot_id"] in {s["id"] for s in state["snapshots"]}
+
+
+@pytest.mark.django_db
+def test_apps_above_hear_of_each_snapshot_and_their_failure_keeps_it(data_dir, tmp_path):
+    from pesiar.registers.signals import snapshot_imported
+
+    heard = []
+
+    def listener(sender, *, snapshot, **kwargs):
+        heard.append(snapshot.kind)
+        return {"listener": {"rows": snapshot.accepted}}
+
+    def broken(sender, *, snapshot, **kwargs):
+        raise RuntimeError("down")
+
+    membership = tmp_path / "peserta.csv"
+    membership.write_text(
+        "NOKA;NIK;NAMA;JENIS_KELAMIN;TGL_LAHIR;SEGMEN;KELAS;STATUS\n"
+        "0001234567801;1502054107900001;SITI;P;1990-07-01;PBPU;3;AKTIF\n"
+    )
+    snapshot_imported.connect(listener)
+    snapshot_imported.connect(broken)
+    try:
+        result = import_register("membership", membership, AS_OF)
+    finally:
+        snapshot_imported.disconnect(listener)
+        snapshot_imported.disconnect(broken)
+    assert heard == ["membership"]
+    summary = Snapshot.objects.get(pk=result.snapshot_id).summary
+    assert summary["listener"] == {"rows": 1}
+    # the field app reconciles registrations against every membership snapshot
+    assert summary["reconciliation"]["requests"] == 0
+    assert "RuntimeError: down" in next(iter(summary["errors"].values()))
+    assert Snapshot.objects.current().filter(pk=result.snapshot_id).exists()

@@ -26,6 +26,11 @@ TABLE = [
     (dict(status="NOT_REGISTERED", nik="1"), [], "PBPU"),
     (dict(status="NOT_REGISTERED", nik="1", decile=4), ["POOR"], "PBI_APBD"),
     (dict(status="NOT_REGISTERED", nik="1", decile=5), [], "PBPU"),
+    # DTKS/DTSEN gives no decile: being listed means poor; a decile keeps its own rule
+    (dict(status="NOT_REGISTERED", nik="1", welfare_listed=True), ["POOR"], "PBI_APBD"),
+    (dict(status="NOT_REGISTERED", nik="1", welfare_listed=True, decile=4), ["POOR"], "PBI_APBD"),
+    (dict(status="NOT_REGISTERED", nik="1", welfare_listed=True, decile=7), [], "PBPU"),
+    (dict(status="INACTIVE", nik="1", welfare_listed=False), [], "PBPU"),
     (dict(status="NOT_REGISTERED", nik=""), ["NO_NIK"], "NIK_FIRST"),
     (
         dict(status="NOT_REGISTERED", nik="", stunted=True, decile=1),

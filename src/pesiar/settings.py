@@ -257,6 +257,8 @@ PESIAR["IMPORT"] = {
     "MAX_UPLOAD_MB": int(os.environ.get("PESIAR_MAX_UPLOAD_MB") or 200),
     "MAX_UNCOMPRESSED_MB": int(os.environ.get("PESIAR_MAX_UNCOMPRESSED_MB") or 2000),
     "MAX_ROWS": int(os.environ.get("PESIAR_MAX_ROWS") or 20_000_000),
+    # an upload previewed but not started within this many hours is removed
+    "PREVIEW_HOURS": float(os.environ.get("PESIAR_PREVIEW_HOURS") or 24),
 }
 
 # Files and folders Pesiar creates (the SQLite file, snapshots, rejects, batch files,

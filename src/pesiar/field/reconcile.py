@@ -1,11 +1,12 @@
 """Reconciliation: does a membership snapshot show the people agents registered?
 
-Runs after every membership import (`pesiar.registers.services.import_register` calls
-`reconcile`) and on demand (`pesiar reconcile`). For each exported request whose export date is
-on or before the snapshot's date, every person found by NIK in the snapshot becomes REGISTERED
-(ACTIVE when the participant is active). A request whose people are all registered is CONFIRMED
-(ACTIVATED when all are active); one still not confirmed UNCONFIRMED_WEEKS after its export (by
-the snapshot's date) is UNCONFIRMED, and a later snapshot can still confirm it.
+Runs after every membership import (the registers send `snapshot_imported`, received by
+`after_membership_import`) and on demand (`pesiar reconcile`). For each exported request whose
+export date is on or before the snapshot's date, every person found by NIK in the snapshot
+becomes REGISTERED (ACTIVE when the participant is active). A request whose people are all
+registered is CONFIRMED (ACTIVATED when all are active); one still not confirmed
+UNCONFIRMED_WEEKS after its export (by the snapshot's date) is UNCONFIRMED, and a later
+snapshot can still confirm it.
 """
 
 import logging
@@ -26,6 +27,19 @@ logger = logging.getLogger(__name__)
 UNSCOPED = "reconciliation of registration requests against a membership snapshot"
 OPEN_STATUSES = [RequestStatus.EXPORTED, RequestStatus.CONFIRMED, RequestStatus.UNCONFIRMED]
 RANK = {PersonStatus.PENDING: 0, PersonStatus.REGISTERED: 1, PersonStatus.ACTIVE: 2}
+
+
+def after_membership_import(sender, *, snapshot: Snapshot, **kwargs) -> dict | None:
+    """Receiver of pesiar.registers.signals.snapshot_imported: reconcile against a new
+    membership snapshot. A failure is logged and recorded in the snapshot's summary (the
+    snapshot stays); `pesiar reconcile` runs it again."""
+    if snapshot.kind != "membership":
+        return None
+    try:
+        return {"reconciliation": reconcile(snapshot)}
+    except Exception as exc:
+        logger.exception("reconciliation after membership snapshot #%s failed", snapshot.pk)
+        return {"reconciliation": {"error": f"{type(exc).__name__}: {exc}"[:500]}}
 
 
 def reconcile(snapshot: Snapshot, *, today: date | None = None) -> dict[str, int]:

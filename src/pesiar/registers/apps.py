@@ -8,7 +8,8 @@ class RegistersConfig(AppConfig):
 
     def ready(self) -> None:
         from pesiar.ops.signals import housekeeping, task_abandoned
-        from pesiar.registers.tasks import job_abandoned, remove_orphaned_uploads
+        from pesiar.registers.tasks import expire_previews, job_abandoned, remove_orphaned_uploads
 
         task_abandoned.connect(job_abandoned, dispatch_uid="registers.job_abandoned")
         housekeeping.connect(remove_orphaned_uploads, dispatch_uid="registers.orphan_uploads")
+        housekeeping.connect(expire_previews, dispatch_uid="registers.expire_previews")

@@ -1,7 +1,8 @@
 """Bounds on a register import: upload size, what a compressed file unpacks to, rows read.
 
 Set with PESIAR_MAX_UPLOAD_MB, PESIAR_MAX_UNCOMPRESSED_MB and PESIAR_MAX_ROWS (settings
-`PESIAR["IMPORT"]`). Each refusal names the file, the limit and the setting that raises it.
+`PESIAR["IMPORT"]`), as is how long a previewed upload waits (PESIAR_PREVIEW_HOURS). Each
+refusal names the file, the limit and the setting that raises it.
 """
 
 import zipfile
@@ -10,7 +11,12 @@ from pathlib import Path
 from django.conf import settings
 
 MB = 1024 * 1024
-DEFAULTS = {"MAX_UPLOAD_MB": 200, "MAX_UNCOMPRESSED_MB": 2000, "MAX_ROWS": 20_000_000}
+DEFAULTS = {
+    "MAX_UPLOAD_MB": 200,
+    "MAX_UNCOMPRESSED_MB": 2000,
+    "MAX_ROWS": 20_000_000,
+    "PREVIEW_HOURS": 24,
+}
 
 
 class ImportLimitError(ValueError):
@@ -19,6 +25,11 @@ class ImportLimitError(ValueError):
 
 def import_limits() -> dict[str, int]:
     return {**DEFAULTS, **settings.PESIAR.get("IMPORT", {})}
+
+
+def preview_hours() -> float:
+    """How long an upload waits for the officer to start its import (PESIAR_PREVIEW_HOURS)."""
+    return float(import_limits()["PREVIEW_HOURS"])
 
 
 def max_upload_bytes() -> int:

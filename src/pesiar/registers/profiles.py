@@ -59,25 +59,34 @@ class Profile:
         return dict(self.columns)
 
 
-def _opensid_template(name: str, label: str, source: str) -> Profile:
-    return Profile(
-        name=name,
-        label=label,
+def columns(table: str) -> dict[str, str]:
+    """A profile's column table, one `source header = canonical column` a line."""
+    pairs = (line.rsplit("=", 1) for line in table.strip().splitlines())
+    return {header.strip(): canonical.strip() for header, canonical in pairs}
+
+
+PROFILES: tuple[Profile, ...] = (
+    Profile(
+        name="opensid-template",
+        label="OpenSID import template",
         kind=Kind.POPULATION,
-        source=source,
-        columns={
-            "nik": "nik",
-            "no_kk": "kk",
-            "nama": "name",
-            "sex": "sex",
-            "tanggallahir": "birth_date",
-            "tempatlahir": "birth_place",
-            "alamat": "address",
-            "rt": "rt",
-            "rw": "rw",
-            "kk_level": "family_relation",
-            "status_dasar": "life_status",
-        },
+        source="OpenSID/OpenSID assets/import/FormatImporExcel.xlsm, "
+        "donjo-app/models/Impor_model.php",
+        columns=columns(
+            """
+            nik = nik
+            no_kk = kk
+            nama = name
+            sex = sex
+            tanggallahir = birth_date
+            tempatlahir = birth_place
+            alamat = address
+            rt = rt
+            rw = rw
+            kk_level = family_relation
+            status_dasar = life_status
+            """
+        ),
         markers=("nik", "no_kk", "nama", "sex", "tanggallahir", "kk_level", "dusun"),
         values={
             "sex": OPENSID_SEX,
@@ -85,33 +94,27 @@ def _opensid_template(name: str, label: str, source: str) -> Profile:
             "life_status": OPENSID_STATUS_DASAR,
         },
         needs_village=True,
-    )
-
-
-PROFILES: tuple[Profile, ...] = (
-    _opensid_template(
-        "opensid-template",
-        "OpenSID import template",
-        "OpenSID/OpenSID assets/import/FormatImporExcel.xlsm, donjo-app/models/Impor_model.php",
     ),
     Profile(
         name="opensid-siak",
         label="OpenSID SIAK village export",
         kind=Kind.POPULATION,
         source="OpenSID/OpenSID assets/import/format_siak.xls",
-        columns={
-            "Nomor KK": "kk",
-            "NIK": "nik",
-            "Nama Penduduk": "name",
-            "Status": "life_status",
-            "Tempat Lahir": "birth_place",
-            "Tanggal Lahir": "birth_date",
-            "Kelamin": "sex",
-            "SHDK": "family_relation",
-            "Alamat": "address",
-            "RW": "rw",
-            "RT": "rt",
-        },
+        columns=columns(
+            """
+            Nomor KK = kk
+            NIK = nik
+            Nama Penduduk = name
+            Status = life_status
+            Tempat Lahir = birth_place
+            Tanggal Lahir = birth_date
+            Kelamin = sex
+            SHDK = family_relation
+            Alamat = address
+            RW = rw
+            RT = rt
+            """
+        ),
         markers=("Nomor KK", "Nama Penduduk", "Kelamin", "SHDK", "Desa/Kel"),
         values={"family_relation": FAMILY_RELATION_WORDS},
         needs_village=True,
@@ -121,23 +124,22 @@ PROFILES: tuple[Profile, ...] = (
         label="SIAK / Dukcapil DKB (BIODATA_WNI)",
         kind=Kind.POPULATION,
         source="Dukcapil SIAK database: BIODATA_WNI and DATA_KELUARGA columns",
-        columns={
-            "NIK": "nik",
-            "NO_KK": "kk",
-            "NAMA_LGKP": "name",
-            "JENIS_KLMIN": "sex",
-            "TMPT_LHR": "birth_place",
-            "TGL_LHR": "birth_date",
-            "STAT_HBKEL": "family_relation",
-            "ALAMAT": "address",
-            "NO_RT": "rt",
-            "NO_RW": "rw",
-            "TGL_MATI": "death_date",
-            "NO_PROP": "no_prop",
-            "NO_KAB": "no_kab",
-            "NO_KEC": "no_kec",
-            "NO_KEL": "no_kel",
-        },
+        columns=columns(
+            """
+            NIK = nik
+            NO_KK = kk
+            NAMA_LGKP = name
+            JENIS_KLMIN = sex
+            TMPT_LHR = birth_place
+            TGL_LHR = birth_date
+            STAT_HBKEL = family_relation
+            ALAMAT = address
+            NO_RT = rt
+            NO_RW = rw
+            TGL_MATI = death_date
+            """
+        )
+        | {part.upper(): part for part in VILLAGE_PARTS},
         markers=("NAMA_LGKP", "JENIS_KLMIN", "STAT_HBKEL", *(p.upper() for p in VILLAGE_PARTS)),
         values={"family_relation": {**FAMILY_RELATION_CODES, **FAMILY_RELATION_WORDS}},
     ),
@@ -146,10 +148,7 @@ PROFILES: tuple[Profile, ...] = (
         label="DTKS / DTSEN (SIKS-NG export)",
         kind=Kind.WELFARE,
         source="Kemensos SIKS-NG DTKS export (pipe-delimited, quoted)",
-        columns={
-            "NIK": "nik",
-            "NOKK": "kk",
-        },
+        columns={"NIK": "nik", "NOKK": "kk"},
         markers=("ID DTKS", "NIK", "NOKK", "PROVINSI", "KABUPATEN", "KECAMATAN", "KELURAHAN"),
         optional=("decile",),
         region_names=("PROVINSI", "KABUPATEN", "KECAMATAN", "KELURAHAN"),
@@ -159,12 +158,14 @@ PROFILES: tuple[Profile, ...] = (
         label="P3KE (Kemenko PMK)",
         kind=Kind.WELFARE,
         source="Kemenko PMK P3KE extract: Kode Kemdagri, Desil Kesejahteraan",
-        columns={
-            "NIK": "nik",
-            "No KK": "kk",
-            "Desil Kesejahteraan": "decile",
-            "Kode Kemdagri": "village_code",
-        },
+        columns=columns(
+            """
+            NIK = nik
+            No KK = kk
+            Desil Kesejahteraan = decile
+            Kode Kemdagri = village_code
+            """
+        ),
         markers=("Kode Kemdagri", "Desil Kesejahteraan"),
     ),
     Profile(
@@ -172,16 +173,18 @@ PROFILES: tuple[Profile, ...] = (
         label="e-PPGBM / Sigizi measurements",
         kind=Kind.STUNTING,
         source="Kemenkes Sigizi Terpadu e-PPGBM export of measurements",
-        columns={
-            "NIK": "child_nik",
-            "Nama Anak": "child_name",
-            "JK": "sex",
-            "Tgl Lahir": "birth_date",
-            "NIK Ortu": "mother_nik",
-            "Tanggal Pengukuran": "measured_on",
-            "ZS TB/U": "height_z",
-            "Stunting": "stunted",
-        },
+        columns=columns(
+            """
+            NIK = child_nik
+            Nama Anak = child_name
+            JK = sex
+            Tgl Lahir = birth_date
+            NIK Ortu = mother_nik
+            Tanggal Pengukuran = measured_on
+            ZS TB/U = height_z
+            Stunting = stunted
+            """
+        ),
         markers=("Nama Anak", "Tanggal Pengukuran", "ZS TB/U", "Posyandu"),
         region_names=("Prov", "Kab/Kota", "Kec", "Desa/Kel"),
         latest_measurement=True,
@@ -191,22 +194,24 @@ PROFILES: tuple[Profile, ...] = (
         label="BPJS Kesehatan membership extract",
         kind=Kind.MEMBERSHIP,
         source="BPJS Kesehatan branch extract for the Pemda (data peserta per desa)",
-        columns={
-            "NOKA": "noka",
-            "NIK": "nik",
-            "NAMA PESERTA": "name",
-            "JENIS KELAMIN": "sex",
-            "TGL LAHIR": "birth_date",
-            "NO KK": "kk",
-            "JENIS PESERTA": "segment",
-            "KELAS RAWAT": "class",
-            "STATUS PESERTA": "status",
-            "KETERANGAN STATUS": "inactive_reason",
-            "BULAN TUNGGAKAN": "arrears_months",
-            "TOTAL TUNGGAKAN": "arrears_amount",
-            "KODE FASKES": "faskes_code",
-            "KODE DESA": "village_code",
-        },
+        columns=columns(
+            """
+            NOKA = noka
+            NIK = nik
+            NAMA PESERTA = name
+            JENIS KELAMIN = sex
+            TGL LAHIR = birth_date
+            NO KK = kk
+            JENIS PESERTA = segment
+            KELAS RAWAT = class
+            STATUS PESERTA = status
+            KETERANGAN STATUS = inactive_reason
+            BULAN TUNGGAKAN = arrears_months
+            TOTAL TUNGGAKAN = arrears_amount
+            KODE FASKES = faskes_code
+            KODE DESA = village_code
+            """
+        ),
         markers=("NOKA", "NAMA PESERTA", "JENIS PESERTA", "STATUS PESERTA"),
     ),
     Profile(
@@ -214,18 +219,20 @@ PROFILES: tuple[Profile, ...] = (
         label="BPJS VClaim peserta (JSON)",
         kind=Kind.MEMBERSHIP,
         source="BPJS Kesehatan VClaim REST: Peserta (response.peserta)",
-        columns={
-            "noKartu": "noka",
-            "nik": "nik",
-            "nama": "name",
-            "sex": "sex",
-            "tglLahir": "birth_date",
-            "jenisPeserta.keterangan": "segment",
-            "hakKelas.kode": "class",
-            "statusPeserta.kode": "status",
-            "statusPeserta.keterangan": "inactive_reason",
-            "provUmum.kdProvider": "faskes_code",
-        },
+        columns=columns(
+            """
+            noKartu = noka
+            nik = nik
+            nama = name
+            sex = sex
+            tglLahir = birth_date
+            jenisPeserta.keterangan = segment
+            hakKelas.kode = class
+            statusPeserta.kode = status
+            statusPeserta.keterangan = inactive_reason
+            provUmum.kdProvider = faskes_code
+            """
+        ),
         markers=("noKartu", "statusPeserta.kode", "jenisPeserta.keterangan"),
         values={"status": VCLAIM_STATUS, "inactive_reason": {"AKTIF": ""}},
     ),
@@ -234,19 +241,21 @@ PROFILES: tuple[Profile, ...] = (
         label="BPJS PCare peserta (JSON)",
         kind=Kind.MEMBERSHIP,
         source="BPJS Kesehatan PCare REST: Peserta",
-        columns={
-            "noKartu": "noka",
-            "noKTP": "nik",
-            "nama": "name",
-            "sex": "sex",
-            "tglLahir": "birth_date",
-            "jnsPeserta.nama": "segment",
-            "jnsKelas.kode": "class",
-            "aktif": "status",
-            "ketAktif": "inactive_reason",
-            "tunggakan": "arrears_amount",
-            "kdProviderPst.kdProvider": "faskes_code",
-        },
+        columns=columns(
+            """
+            noKartu = noka
+            noKTP = nik
+            nama = name
+            sex = sex
+            tglLahir = birth_date
+            jnsPeserta.nama = segment
+            jnsKelas.kode = class
+            aktif = status
+            ketAktif = inactive_reason
+            tunggakan = arrears_amount
+            kdProviderPst.kdProvider = faskes_code
+            """
+        ),
         markers=("noKartu", "ketAktif", "jnsPeserta.nama"),
         values={"inactive_reason": {"AKTIF": ""}},
     ),

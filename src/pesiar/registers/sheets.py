@@ -3,8 +3,8 @@ CSV the import reads, with the sheet row number in `__line`.
 
 Layouts as village systems write them:
 - sheets that only explain codes (OpenSID's `Kode Data`) are skipped;
-- title rows above the header are skipped: the header is the first row with as many filled
-  cells as the widest of the first rows;
+- title rows above the header are skipped: the header is the first row that fills two cells
+  or more (a title fills one);
 - a `###` in column B ends the data (OpenSID's import template), empty rows are skipped;
 - a number cell holding an identifier keeps the form that shows what Excel did to it: a whole
   number of 16 digits or more is written with a `.0` tail, so the NIK check can say that
@@ -67,13 +67,16 @@ def _filled(cells: list[str]) -> int:
 
 
 def find_header(rows: list[list[str]]) -> int | None:
-    """Index of the header among the first rows: the first with as many filled cells as the
-    widest (so a one-cell title above it is skipped)."""
-    widths = [_filled(r) for r in rows[:HEADER_SEARCH_ROWS]]
-    if not widths or max(widths) == 0:
-        return None
-    widest = max(widths)
-    return next(i for i, w in enumerate(widths) if w >= max(2, widest * 0.8) or w == widest)
+    """Index of the header among the first rows: the first row that fills two cells or more.
+
+    Only rows above it that fill at most one cell (a title, merged or not, or a blank row)
+    are skipped, so a header is found where it really is: a data row that happens to be wider
+    than the header never takes its place, and line numbers stay true.
+    """
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if _filled(row) >= 2:
+            return i
+    return None
 
 
 def _check_header(path: Path, header: list[str], number: int) -> None:

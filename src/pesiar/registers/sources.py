@@ -108,24 +108,31 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def sniff_layout(sample: str) -> tuple[str, int]:
-    """(delimiter, index of the header line): title lines above the header are skipped."""
+    """(delimiter, index of the header line).
+
+    A line that no delimiter splits into two filled cells is a title (e-PPGBM writes one
+    above the header); the header is the first line that one does. Among the delimiters that
+    split it, the one that gives most following lines its width wins (then the widest). A
+    data line further down is never taken for the header, so line numbers stay true.
+    """
     lines = sample.splitlines()[: sheets.HEADER_SEARCH_ROWS]
     if not lines:
         return ",", 0
-    best, best_at, best_score = ",", 0, (0, 0)
+    layouts = []
     for delim in DELIMITERS:
         rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
-        if not rows:
-            continue
-        at = sheets.find_header(rows) or 0
-        width = len(rows[at])
-        if width < 2:
-            continue
-        consistent = sum(1 for r in rows[at + 1 :] if len(r) == width)
-        score = (consistent, width)
-        if score > best_score:
-            best, best_at, best_score = delim, at, score
-    return best, best_at
+        at = sheets.find_header(rows)
+        if at is not None:
+            width = len(rows[at])
+            consistent = sum(1 for r in rows[at + 1 :] if len(r) == width)
+            layouts.append((at, consistent, width, delim))
+    if not layouts:
+        return ",", 0
+    first = min(at for at, *_rest in layouts)
+    _at, _consistent, _width, best = max(
+        (layout for layout in layouts if layout[0] == first), key=lambda x: (x[1], x[2])
+    )
+    return best, first
 
 
 def skip_title_lines(path: Path, readable: Path, skip: int, delimiter: str, out: Path) -> None:

@@ -2,8 +2,9 @@
 
 An import that the worker could not finish never stays RUNNING: a time limit or a stop
 marks it FAILED here; a worker killed outright is noticed when its lease expires
-(pesiar.ops.leases), and `job_abandoned` marks the job FAILED. Uploads that no unfinished
-job uses are removed by the worker's housekeeping."""
+(pesiar.ops.leases), and `job_abandoned` marks the job FAILED. The worker's housekeeping
+removes uploads that no job waiting or running uses, and those of previews nobody confirmed
+in time."""
 
 import logging
 import shutil
@@ -18,6 +19,7 @@ from django_tasks import task
 
 from pesiar.ops.conf import worker_settings
 from pesiar.ops.leases import TIME_LIMIT, JobTimeLimitExceeded
+from pesiar.registers.limits import preview_hours
 from pesiar.registers.models import ImportJob, Snapshot
 from pesiar.registers.services import RegisterImportError, import_register
 
@@ -25,6 +27,8 @@ logger = logging.getLogger("pesiar.registers")
 
 STEP_WEIGHTS = {"checksum": (0.0, 0.05), "validate": (0.05, 0.75), "write": (0.75, 0.95)}
 UNFINISHED = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+# Jobs whose upload is still wanted: those waiting for the officer's confirmation too.
+KEEPS_UPLOAD = (ImportJob.Status.PREVIEW, *UNFINISHED)
 
 
 def time_limit_message() -> str:
@@ -131,8 +135,8 @@ def job_abandoned(sender, *, task_path: str, args: list, reason: str, **kwargs) 
 
 
 def remove_orphaned_uploads(sender=None, *, older_than: timedelta | None = None, **kwargs) -> int:
-    """Receiver of pesiar.ops.signals.housekeeping: remove upload folders that no queued or
-    running job uses and that are older than PESIAR_UPLOAD_ORPHAN_HOURS (a younger one may
+    """Receiver of pesiar.ops.signals.housekeeping: remove upload folders that no previewed,
+    queued or running job uses and that are older than PESIAR_UPLOAD_ORPHAN_HOURS (a younger one may
     be an upload whose job is being created). Returns the number removed."""
     root = Path(settings.DATA_DIR) / "uploads"
     if not root.is_dir():
@@ -141,7 +145,7 @@ def remove_orphaned_uploads(sender=None, *, older_than: timedelta | None = None,
         older_than = timedelta(hours=worker_settings().upload_orphan_hours)
     in_use = {
         Path(upload).parts[1]
-        for upload in ImportJob.objects.filter(status__in=UNFINISHED).values_list(
+        for upload in ImportJob.objects.filter(status__in=KEEPS_UPLOAD).values_list(
             "upload", flat=True
         )
         if len(Path(upload).parts) > 2
@@ -159,3 +163,33 @@ def remove_orphaned_uploads(sender=None, *, older_than: timedelta | None = None,
     if removed:
         logger.info("removed %d orphaned upload(s) from %s", removed, root)
     return removed
+
+
+def preview_expired_message(hours: float) -> str:
+    return _(
+        "The import was not started within %(hours)s hours of the upload, so the file was "
+        "removed; nothing was imported. Upload the file again."
+    ) % {"hours": f"{hours:g}"}
+
+
+def expire_previews(sender=None, *, older_than: timedelta | None = None, **kwargs) -> int:
+    """Receiver of pesiar.ops.signals.housekeeping: an upload previewed but not confirmed
+    within PESIAR_PREVIEW_HOURS is abandoned; its job is FAILED and its file removed.
+    Returns the number of jobs."""
+    if older_than is None:
+        older_than = timedelta(hours=preview_hours())
+    cutoff = timezone.now() - older_than
+    expired = 0
+    stale = ImportJob.objects.filter(status=ImportJob.Status.PREVIEW, created_at__lt=cutoff)
+    for job in stale:
+        updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEW).update(
+            status=ImportJob.Status.FAILED,
+            message=preview_expired_message(older_than.total_seconds() / 3600),
+            finished_at=timezone.now(),
+        )
+        if updated:  # not confirmed meanwhile
+            remove_upload(job)
+            expired += 1
+    if expired:
+        logger.info("removed the uploads of %d preview(s) nobody confirmed", expired)
+    return expired

@@ -18,6 +18,7 @@ from pesiar.accounts.scoping import get_scope, require_personal_access
 from pesiar.ops.leases import recover_abandoned
 from pesiar.regions.models import is_within
 from pesiar.registers.forms import KIND_LABELS, ImportForm
+from pesiar.registers.labels import column_label, preview_rows
 from pesiar.registers.limits import MB, max_upload_bytes
 from pesiar.registers.models import Finding, ImportJob, Snapshot
 from pesiar.registers.snapshots import ImportScopeError, import_scope
@@ -106,6 +107,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     if job.status == ImportJob.Status.RUNNING and recover_abandoned():
         job.refresh_from_db()  # its worker's lease had expired: now FAILED, no more refresh
+    preview = job.result.get("preview") if job.status == ImportJob.Status.PREVIEW else None
     return render(
         request,
         "registers/job_detail.html",
@@ -113,9 +115,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "job": job,
             "percent": round(job.progress * 100),
             "kind_labels": KIND_LABELS,
-            "preview": job.result.get("preview")
-            if job.status == ImportJob.Status.PREVIEW
-            else None,
+            "preview": preview,
+            "preview_rows": preview_rows(preview["columns"]) if preview else [],
         },
     )
 
@@ -147,7 +148,10 @@ def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "snapshot": snapshot,
             "reasons": sorted(snapshot.summary.get("reasons", {}).items()),
-            "columns": sorted(snapshot.summary.get("columns", {}).items()),
+            "columns": sorted(
+                (column_label(name), source)
+                for name, source in snapshot.summary.get("columns", {}).items()
+            ),
             "by_village": by_village[:2000],
             "can_download": can_download_rejects(request.user, snapshot),
             "kind_labels": KIND_LABELS,

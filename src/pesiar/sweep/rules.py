@@ -47,7 +47,8 @@ class Member:
     inactive_reason: str = ""
     segment: str = ""
     birth_date: date | None = None
-    decile: int | None = None  # welfare list (DTKS/DTSEN); None: not listed
+    decile: int | None = None  # welfare decile (P3KE); None: not listed, or listed without one
+    welfare_listed: bool = False  # in the welfare list (DTKS/DTSEN lists the poor, no decile)
     layoff_date: date | None = None
     stunted: bool = False
     pregnant: bool = False
@@ -75,9 +76,17 @@ def age_on(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+def is_poor(member: Member, thresholds: Thresholds) -> bool:
+    """A decile at or below POOR_DECILE_MAX (P3KE); without a decile, being in the welfare
+    list at all (DTKS/DTSEN lists the poor and gives no decile)."""
+    if member.decile is not None:
+        return member.decile <= thresholds.poor_decile_max
+    return member.welfare_listed
+
+
 # Flags: (flag, test). Each member carries every flag whose test holds, covered or not.
 FLAG_RULES: list[tuple[str, Callable[[Member, date, Thresholds], bool]]] = [
-    (Flag.POOR, lambda m, d, t: m.decile is not None and m.decile <= t.poor_decile_max),
+    (Flag.POOR, lambda m, d, t: is_poor(m, t)),
     (
         Flag.LAID_OFF,
         lambda m, d, t: (

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registers', '0003_importjob_format_village'),
-        ('registers', '0003_snapshot_scope'),
+        ("registers", "0003_importjob_format_village"),
+        ("registers", "0003_snapshot_scope"),
     ]
 
-    operations = [
-    ]
+    operations = []
