@@ -8,6 +8,7 @@ Free-text vocabularies are matched on their letters and digits only (`checks.key
 from datetime import datetime
 
 from pesiar.registers.schema import Type
+from pesiar.registers.vocabulary import REASON_SYNONYMS, SEGMENT_SYNONYMS
 
 # Cell values that mean "not known" in village systems and spreadsheets; read as empty.
 UNKNOWN_WORDS = (
@@ -55,55 +56,6 @@ FLAG_VALUES = {
     "true": ("YA", "Y", "1", "TRUE", "BENAR"),
     "false": ("TIDAK", "T", "0", "FALSE", "N", "SALAH"),
 }
-SEGMENT_VALUES = {
-    "PBI_APBN": ("PBIAPBN", "PBIJK", "PBI", "PBIPUSAT", "PBINASIONAL"),
-    "PBI_APBD": (
-        "PBIAPBD",
-        "PBPUPEMDA",
-        "PBIDAERAH",
-        "PBIPEMDA",
-        "PBPUBPPEMDA",
-        "PENDUDUKYANGDIDAFTARKANOLEHPEMDA",
-    ),
-    "PPU": (
-        "PPU",
-        "PPUPN",
-        "PPUBU",
-        "PEKERJAPENERIMAUPAH",
-        "PPUPNS",
-        "PPUSWASTA",
-        "PNSDAERAH",
-        "PNSPUSAT",
-        "PEGAWAISWASTA",
-        "PEGAWAIPEMERINTAHNONPEGAWAINEGERI",
-        "PPNPN",
-        "TNIAD",
-        "TNIAL",
-        "TNIAU",
-        "POLRI",
-        "PEJABATNEGARA",
-        "KEPALADESAPERANGKATDESA",
-    ),
-    "PBPU": (
-        "PBPU",
-        "MANDIRI",
-        "PBPUMANDIRI",
-        "PEKERJABUKANPENERIMAUPAH",
-        "PBPUBP",
-        "PEKERJAMANDIRI",
-    ),
-    "BP": (
-        "BP",
-        "BUKANPEKERJA",
-        "BPMANDIRI",
-        "PENERIMAPENSIUN",
-        "PENERIMAPENSIUNPNS",
-        "INVESTOR",
-        "PEMBERIKERJA",
-        "VETERAN",
-        "PERINTISKEMERDEKAAN",
-    ),
-}
 STATUS_VALUES = {
     "ACTIVE": ("AKTIF", "ACTIVE", "A", "1", "Y", "YA", "TRUE"),
     "INACTIVE": (
@@ -118,18 +70,15 @@ STATUS_VALUES = {
         "FALSE",
     ),
 }
-REASON_VALUES = {
-    "ARREARS": ("ARREARS", "TUNGGAKAN", "MENUNGGAK", "TUNGGAK", "TUNGGAKANIURAN"),
-    "PBI_DEACTIVATED": ("PBIDEACTIVATED", "PBIDINONAKTIFKAN", "NONAKTIFPBI", "PBINONAKTIF"),
-    "LAYOFF_ENDED": ("LAYOFFENDED", "PHK", "PHKBERAKHIR", "MASAPHKBERAKHIR"),
-    "DECEASED": ("DECEASED", "MENINGGAL", "MENINGGALDUNIA", "MATI", "WAFAT"),
-    "OTHER": ("OTHER", "LAINNYA", "LAIN", "LAINLAIN"),
-}
 CLASS_VALUES = {
     1: ("1", "I", "KELAS1", "KELASI", "KLS1", "KLSI"),
     2: ("2", "II", "KELAS2", "KELASII", "KLS2", "KLSII"),
     3: ("3", "III", "KELAS3", "KELASIII", "KLS3", "KLSIII"),
 }
+
+# The membership vocabulary's spellings (one home: registers.vocabulary), keyed by code.
+SEGMENT_VALUES = {str(code): spellings for code, spellings in SEGMENT_SYNONYMS.items()}
+REASON_VALUES = {str(code): spellings for code, spellings in REASON_SYNONYMS.items()}
 
 
 VOCABULARIES = {
