@@ -168,13 +168,27 @@ def apply(
                 new_village[i] = options[rng.integers(0, len(options))]
         elif k != "two_cards" and name[row]:
             new_name[i] = _name(k, name[row], bool(female[row]), rng)
-    card = rows  # the truth row of every table row
-    for column, values, changes in (
-        ("NIK", nik, new_nik),
-        ("NAMA", name, new_name),
-        ("TGL_LAHIR", birth, new_birth),
-        ("KODE_DESA", village, new_village),
-    ):
+    table = _changed(
+        table,
+        rows,  # the truth row of every table row
+        (
+            ("NIK", nik, new_nik),
+            ("NAMA", name, new_name),
+            ("TGL_LAHIR", birth, new_birth),
+            ("KODE_DESA", village, new_village),
+        ),
+    )
+    # Two cards on one NIK: a second card, with its own NOKA, for the same person.
+    twice = np.flatnonzero(kind == "two_cards")
+    extra = table.take(pa.array(first[twice]))
+    nokas = [f"{9_000_000_000_000 + int(i):013d}" for i in twice]
+    extra = extra.set_column(0, "NOKA", pa.array(nokas, table.schema.field("NOKA").type))
+    return pa.concat_tables([table, extra]), _truth(truth, kind, twice, nokas)
+
+
+def _changed(table: pa.Table, card: np.ndarray, columns: tuple) -> pa.Table:
+    """`table` with each (column, values, {card: new value}) change written into its rows."""
+    for column, values, changes in columns:
         if changes:
             changed = np.isin(card, np.fromiter(changes, int))
             for r in np.flatnonzero(changed):
@@ -183,14 +197,7 @@ def apply(
             table = table.set_column(
                 position, column, pa.array(values, table.schema.field(column).type)
             )
-    # Two cards on one NIK: a second card, with its own NOKA, for the same person.
-    twice = np.flatnonzero(kind == "two_cards")
-    extra = table.take(pa.array(first[twice]))
-    nokas = [f"{9_000_000_000_000 + int(i):013d}" for i in twice]
-    extra = extra.set_column(0, "NOKA", pa.array(nokas, table.schema.field("NOKA").type))
-    table = pa.concat_tables([table, extra])
-    truth = _truth(truth, kind, twice, nokas)
-    return table, truth
+    return table
 
 
 def _truth(truth: pa.Table, kind: np.ndarray, twice: np.ndarray, nokas: list[str]) -> pa.Table:

@@ -103,6 +103,40 @@ def household_sizes(rng: np.random.Generator, total: int) -> np.ndarray:
     return sizes
 
 
+def _roles(
+    rng: np.random.Generator,
+    hh_size: np.ndarray,
+    hh_start: np.ndarray,
+    household: np.ndarray,
+    position: np.ndarray,
+) -> np.ndarray:
+    """Each member's role: the head first, then the spouse; an elderly parent last."""
+    n_hh = len(hh_size)
+    has_spouse = (hh_size >= 2) & (rng.random(n_hh) < 0.92)
+    has_parent = (hh_size >= 3) & (rng.random(n_hh) < 0.12)
+    role = np.full(len(household), ROLE_CHILD, dtype=np.int8)
+    role[position == 0] = ROLE_HEAD
+    role[(position == 1) & has_spouse[household]] = ROLE_SPOUSE
+    last = hh_start + hh_size - 1
+    role[last[has_parent]] = ROLE_PARENT
+    return role
+
+
+def _addresses(rng: np.random.Generator, urban: np.ndarray) -> np.ndarray:
+    """A street address in town, the hamlet (dusun) in the country, per household."""
+    n_hh = len(urban)
+    street = STREETS[rng.integers(0, len(STREETS), n_hh)]
+    number = rng.integers(1, 250, n_hh)
+    dusun = rng.integers(1, 7, n_hh)
+    return np.array(
+        [
+            f"JL. {s} NO. {n}" if u else f"DUSUN {d}"
+            for s, n, d, u in zip(street, number, dusun, urban, strict=True)
+        ],
+        dtype=object,
+    )
+
+
 def build_households(
     rng: np.random.Generator,
     people_per_village: np.ndarray,
@@ -120,13 +154,7 @@ def build_households(
     household = np.repeat(np.arange(n_hh), hh_size)
     position = np.arange(len(household)) - hh_start[household]
 
-    has_spouse = (hh_size >= 2) & (rng.random(n_hh) < 0.92)
-    has_parent = (hh_size >= 3) & (rng.random(n_hh) < 0.12)
-    role = np.full(len(household), ROLE_CHILD, dtype=np.int8)
-    role[position == 0] = ROLE_HEAD
-    role[(position == 1) & has_spouse[household]] = ROLE_SPOUSE
-    last = hh_start + hh_size - 1
-    role[last[has_parent]] = ROLE_PARENT
+    role = _roles(rng, hh_size, hh_start, household, position)
 
     # Head: usually a man aged 22-80; one-person households are often elderly widows.
     head_female = np.where(hh_size == 1, rng.random(n_hh) < 0.45, rng.random(n_hh) < 0.09)
@@ -169,17 +197,7 @@ def build_households(
 
     hh_rt = rng.integers(1, 16, n_hh)
     hh_rw = rng.integers(1, 6, n_hh)
-    urban = village_is_urban[hh_village]
-    street = STREETS[rng.integers(0, len(STREETS), n_hh)]
-    number = rng.integers(1, 250, n_hh)
-    dusun = rng.integers(1, 7, n_hh)
-    hh_address = np.array(
-        [
-            f"JL. {s} NO. {n}" if u else f"DUSUN {d}"
-            for s, n, d, u in zip(street, number, dusun, urban, strict=True)
-        ],
-        dtype=object,
-    )
+    hh_address = _addresses(rng, village_is_urban[hh_village])
     return People(
         hh_village=hh_village,
         hh_start=hh_start,
