@@ -69,33 +69,30 @@ def peer_codes(codes: Sequence[str]) -> frozenset[str]:
     return found
 
 
-def indicators(user: Any | None) -> QuerySet:
-    """The figures the user sees: their regions and what lies under them, plus the peers of
-    each (figures are aggregates: they hold no personal data)."""
+def _with_peers(model: Any, user: Any | None) -> QuerySet:
+    """The rows of `model` (keyed by region) of the user's regions and what lies under them,
+    plus those of the peers of each; all of them for the command line."""
     if user is None:
-        return Indicator.objects.unscoped(reason=CLI_REASON)
+        return model.objects.unscoped(reason=CLI_REASON)
     codes = scope_codes(user)
-    mine = Indicator.objects.for_user(user)
+    mine = model.objects.for_user(user)
     if not codes:
         return mine
-    peers = Indicator.objects.unscoped(reason=PEER_REASON).filter(
+    peers = model.objects.unscoped(reason=PEER_REASON).filter(
         region_id__in=sorted(peer_codes(codes))
     )
     return mine | peers
+
+
+def indicators(user: Any | None) -> QuerySet:
+    """The figures the user sees: their regions and what lies under them, plus the peers of
+    each (figures are aggregates: they hold no personal data)."""
+    return _with_peers(Indicator, user)
 
 
 def boundaries(user: Any | None) -> QuerySet:
     """Outlines of the regions the user sees figures of (outlines are public)."""
-    if user is None:
-        return Boundary.objects.unscoped(reason=CLI_REASON)
-    codes = scope_codes(user)
-    mine = Boundary.objects.for_user(user)
-    if not codes:
-        return mine
-    peers = Boundary.objects.unscoped(reason=PEER_REASON).filter(
-        region_id__in=sorted(peer_codes(codes))
-    )
-    return mine | peers
+    return _with_peers(Boundary, user)
 
 
 def findings(user: Any | None) -> QuerySet:
