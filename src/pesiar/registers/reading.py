@@ -92,10 +92,17 @@ def collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> in
     and view `lined`: `checked` with each row's line number."""
     if source.format == "csv":
         cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in READER_ERRORS.items())
+        # A rewritten file's records begin with their line in the original (`__line`).
+        line = (
+            "coalesce(TRY_CAST(split_part(first(csv_line), ',', 1) AS BIGINT), line)"
+            if source.has_line_column
+            else "line"
+        )
         con.execute(
             f"""
             CREATE TEMP TABLE reader_rejects AS
-            SELECT line, CASE first(error_type) {cases} ELSE 'ROW_MALFORMED' END AS code,
+            SELECT {line} AS line,
+                   CASE first(error_type) {cases} ELSE 'ROW_MALFORMED' END AS code,
                    first(error_message) AS message, first(csv_line) AS text
             FROM reject_errors GROUP BY line
             """

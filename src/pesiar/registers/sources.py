@@ -4,6 +4,7 @@ mapping of source columns onto a register's canonical columns."""
 import codecs
 import csv
 import io
+import mmap
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,9 +136,22 @@ def sniff_layout(sample: str) -> tuple[str, int]:
     return best, first
 
 
+def has_blank_lines(path: Path) -> bool:
+    """Whether an empty line stands between two lines of text. DuckDB's reader skips empty
+    lines without counting them, so such a file is read through `skip_title_lines`, which
+    keeps every record's own line number. Trailing empty lines do not count."""
+    if path.stat().st_size == 0:
+        return False
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        end = len(mm)
+        while end and mm[end - 1 : end] in (b"\n", b"\r", b" ", b"\t"):
+            end -= 1
+        return any(mm.find(gap, 0, end) >= 0 for gap in (b"\n\n", b"\n\r\n"))
+
+
 def skip_title_lines(path: Path, readable: Path, skip: int, delimiter: str, out: Path) -> None:
-    """Copy a CSV without its first `skip` lines, with each record's line number in
-    `__line` (a title above the header, as e-PPGBM exports have)."""
+    """Copy a CSV without its first `skip` lines and without its empty lines, with each
+    record's line number in `__line` (a title above the header, as e-PPGBM exports have)."""
     with (
         readable.open(encoding="utf-8", newline="") as src,
         out.open("w", encoding="utf-8", newline="") as dst,
@@ -148,9 +162,11 @@ def skip_title_lines(path: Path, readable: Path, skip: int, delimiter: str, out:
         writer = csv.writer(dst)
         header = next(reader)
         writer.writerow(["__line", *header])
-        for cells in reader:
+        # One line per record, as DuckDB numbers them (a line break inside quotes counts
+        # once); an empty line counts too, since the user sees it.
+        for line, cells in enumerate(reader, start=skip + 2):
             if any(c.strip() for c in cells):
-                writer.writerow([reader.line_num + skip, *cells])
+                writer.writerow([line, *cells])
 
 
 def open_source(path: Path, staging: Path) -> Source:
@@ -188,7 +204,7 @@ def open_source(path: Path, staging: Path) -> Source:
     delimiter, skip = sniff_layout(sample)
     header = next(csv.reader(io.StringIO(sample.split("\n", skip)[-1]), delimiter=delimiter))
     check_header(path, header, lambda i: f"column {i + 1}")
-    if skip:
+    if skip or has_blank_lines(readable):
         out = staging / "untitled.csv"
         skip_title_lines(path, readable, skip, delimiter, out)
         return Source(path, out, "csv", header, encoding=encoding, has_line_column=True)
