@@ -20,6 +20,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -214,8 +215,9 @@ def stage_probabilistic(
     )
     key = model_key(con)
     reference = reference_model(key, exclude=run.pk)
-    result = link_probabilistic(
-        con,
+    # An engine other than DuckDB brings its own stage 2 (pesiar.linkage.spark_link).
+    link = getattr(con, "link_probabilistic", None)
+    result = (link or partial(link_probabilistic, con))(
         "left_residents",
         "left_participants",
         out_dir=out,
@@ -365,6 +367,15 @@ def store_run(con: duckdb.DuckDBPyConnection, run: LinkRun, as_of: date, steps: 
         run.save()
 
 
+def open_engine(engine: str | None, temp: Path, spark_master: str | None = None):
+    """The connection the steps run on: DuckDB's, or the Spark one that answers alike."""
+    if (engine or settings.PESIAR["ENGINE"]) == "spark":
+        from pesiar.linkage import spark
+
+        return spark.connect(temp, spark_master)
+    return connect(temp)
+
+
 def run_map(
     as_of: date,
     *,
@@ -372,11 +383,15 @@ def run_map(
     upper: float | None = None,
     lower: float | None = None,
     retrain: bool = False,
+    engine: str | None = None,
+    spark_master: str | None = None,
 ) -> LinkRun:
     """Link the snapshots of `as_of` (or the latest before it) and store the indicators.
 
     Raises MapError when there is nothing to link. Any failure after the run has started
-    leaves it FAILED with a one-line reason (`message`) and raises MapFailed.
+    leaves it FAILED with a one-line reason (`message`) and raises MapFailed. `engine`
+    ("duckdb" or "spark", default settings.PESIAR["ENGINE"]) runs the steps on DuckDB or on
+    a Spark session at `spark_master` (default settings.PESIAR["SPARK"]["MASTER"]).
     """
     upper = settings.PESIAR["LINK_UPPER"] if upper is None else upper
     lower = settings.PESIAR["LINK_LOWER"] if lower is None else lower
@@ -388,7 +403,7 @@ def run_map(
         as_of=as_of, population=population, membership=membership, folder=str(folder)
     )
     steps = Steps(progress)
-    con = connect(out / "tmp")
+    con = open_engine(engine, out / "tmp", spark_master)
     try:
         steps.run(
             [
