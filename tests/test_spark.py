@@ -9,7 +9,7 @@ from pesiar.coverage.models import Indicator
 from pesiar.demo.generator import generate
 from pesiar.linkage import spark_sql
 from pesiar.linkage.models import LinkRun, ReviewItem
-from pesiar.linkage.pipeline import run_map
+from pesiar.linkage.pipeline import MapError, run_map
 from pesiar.linkage.spark import java_missing
 from pesiar.registers.services import import_register
 
@@ -127,3 +127,9 @@ def test_duckdb_functions_mean_the_same_on_spark(spark_session, duckdb_sql, expe
     assert duckdb.sql(f"SELECT {duckdb_sql}").fetchall()[0][0] == expected
     spark = spark_session.sql(f"SELECT {spark_sql.duckdb_expression(duckdb_sql)}")
     assert spark.collect()[0][0] == expected
+
+
+def test_an_unknown_engine_is_refused_before_a_run_starts(imported):
+    with pytest.raises(MapError, match="unknown engine 'spork'"):
+        run_map(AS_OF, engine="spork")
+    assert not LinkRun.objects.exists()

@@ -367,9 +367,22 @@ def store_run(con: duckdb.DuckDBPyConnection, run: LinkRun, as_of: date, steps: 
         run.save()
 
 
-def open_engine(engine: str | None, temp: Path, spark_master: str | None = None):
+def check_engine(engine: str | None) -> str:
+    """The engine to run on ("duckdb" or "spark"), or MapError when it cannot run here."""
+    engine = engine or settings.PESIAR["ENGINE"]
+    if engine not in ("duckdb", "spark"):
+        raise MapError(f"unknown engine {engine!r}: use duckdb or spark")
+    if engine == "spark":
+        from pesiar.linkage.spark import java_missing
+
+        if reason := java_missing():
+            raise MapError(reason)
+    return engine
+
+
+def open_engine(engine: str, temp: Path, spark_master: str | None = None):
     """The connection the steps run on: DuckDB's, or the Spark one that answers alike."""
-    if (engine or settings.PESIAR["ENGINE"]) == "spark":
+    if engine == "spark":
         from pesiar.linkage import spark
 
         return spark.connect(temp, spark_master)
@@ -395,6 +408,7 @@ def run_map(
     """
     upper = settings.PESIAR["LINK_UPPER"] if upper is None else upper
     lower = settings.PESIAR["LINK_LOWER"] if lower is None else lower
+    engine = check_engine(engine)
     population, membership = snapshots_for(as_of)
     folder = Path("linkage") / as_of.isoformat() / uuid.uuid4().hex
     out = Path(settings.DATA_DIR) / folder

@@ -95,12 +95,7 @@ class SparkConnection:
     # DuckDB's interface -------------------------------------------------------------
     def execute(self, sql: str, parameters: list | tuple | None = None) -> SparkConnection:
         for tree in spark_sql.parse(sql):
-            if parameters:
-                values = iter(parameters)
-                tree = tree.transform(
-                    lambda n: exp.convert(next(values)) if isinstance(n, exp.Placeholder) else n
-                )
-            self._statement(tree)
+            self._statement(_bind(tree, parameters) if parameters else tree)
         return self
 
     def executemany(self, sql: str, rows: list[tuple]) -> SparkConnection:
@@ -230,6 +225,14 @@ class SparkConnection:
 
     def _columns(self, name: str) -> list[str]:
         return self.frame(name).columns
+
+
+def _bind(tree: exp.Expression, parameters: list | tuple) -> exp.Expression:
+    """The `?` placeholders of `tree` replaced by `parameters`, in order."""
+    values = iter(parameters)
+    return tree.transform(
+        lambda n: exp.convert(next(values)) if isinstance(n, exp.Placeholder) else n
+    )
 
 
 def write_parquet(frame: Any, path: Path, scratch: Path) -> None:
