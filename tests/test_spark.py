@@ -94,13 +94,20 @@ def test_spark_trains_its_own_model_within_a_bound_of_duckdb(imported):
     pairs near the threshold (bounded here at 1% of them)."""
     on_duckdb = run_map(AS_OF)
     on_spark = run_map(AS_OF, engine="spark", spark_master=MASTER, retrain=True)
-    assert on_spark.parameters["training"]["path"] == "trained"
+    training = on_spark.parameters["training"]
+    assert training["path"] in ("trained", "partly fixed"), training
+    assert training["em_sessions"] == on_duckdb.parameters["training"]["em_sessions"], training
     assert on_spark.counts["exact_links"] == on_duckdb.counts["exact_links"]
     columns = "nik, noka, method"
     spark_links = set(rows(on_spark.links_file, columns))
     duckdb_links = set(rows(on_duckdb.links_file, columns))
     stage2 = {link for link in duckdb_links if link[2] == "PROBABILISTIC"}
-    assert len(spark_links ^ duckdb_links) <= 0.01 * len(stage2)
+    assert len(spark_links ^ duckdb_links) <= 0.01 * len(stage2), (
+        len(spark_links ^ duckdb_links),
+        len(stage2),
+        training,
+        on_duckdb.parameters["training"],
+    )
     assert {link for link in spark_links if link[2] == "EXACT"} == {
         link for link in duckdb_links if link[2] == "EXACT"
     }

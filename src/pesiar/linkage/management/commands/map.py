@@ -76,7 +76,10 @@ class Command(BaseCommand):
         )
         training = run.parameters.get("training") or {}
         if training:
-            say(f"model: {training.get('path')}" + "".join(f"; {n}" for n in training["notes"][:3]))
+            say(
+                f"model: {training.get('path')}"
+                + "".join(f"; {n}" for n in training.get("notes", [])[:3])
+            )
         for line in rates.lines(run.parameters.get("linkage_rates")):
             say(line)
         say(f"indicators for {c['regions']:,} regions")
