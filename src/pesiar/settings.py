@@ -248,6 +248,14 @@ PESIAR = {
     # viewers see no percentages of them (small-count disclosure).
     # DuckDB's memory limit for every connection (import, map, sweep); beyond it, it spills.
     "DUCKDB_MEMORY": os.environ.get("PESIAR_DUCKDB_MEMORY") or "3GB",
+    # The map's engine: "duckdb" (one machine) or "spark" (a Spark cluster, or local[N]).
+    "ENGINE": os.environ.get("PESIAR_ENGINE") or "duckdb",
+    "SPARK": {
+        "MASTER": os.environ.get("PESIAR_SPARK_MASTER") or "local[2]",
+        "DRIVER_MEMORY": os.environ.get("PESIAR_SPARK_DRIVER_MEMORY") or "2g",
+        # Partitions after a shuffle: a few per core of the cluster.
+        "PARTITIONS": int(os.environ.get("PESIAR_SPARK_PARTITIONS") or 8),
+    },
     "MONEV": {"SMALL_COUNT": int(os.environ.get("PESIAR_SMALL_COUNT") or 20)},
 }
 

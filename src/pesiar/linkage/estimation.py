@@ -164,8 +164,8 @@ def _estimate_prior(linker: Any, n_left: int, n_right: int) -> None:
     at most min(n_left, n_right) of the n_left * n_right pairs match."""
     from splink import block_on
 
-    con = linker._db_api.duckdb_con
-    had_view = _exists(con, _SPLINK_COUNT_VIEW)
+    con = getattr(linker._db_api, "duckdb_con", None)  # None on Spark: nothing left behind
+    had_view = con is None or _exists(con, _SPLINK_COUNT_VIEW)
     # ValueError: the rules found more pairs than the recall allows; the cap decides.
     with suppress(ValueError):
         linker.training.estimate_probability_two_random_records_match(

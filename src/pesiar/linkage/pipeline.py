@@ -230,7 +230,9 @@ def stage_probabilistic(
     )
     key = model_key(con)
     reference = reference_model(key, exclude=run.pk)
-    since = incremental.prepare(con, key, run, reference, retrain)
+    # Incremental stage 2 on DuckDB; another engine (Spark) links its leftovers in full.
+    on_duckdb = not hasattr(con, "splink_api")
+    since = incremental.prepare(con, key, run, reference, retrain) if on_duckdb else None
     result = link_probabilistic(
         con,
         "left_residents",
@@ -344,6 +346,28 @@ def store_run(con: duckdb.DuckDBPyConnection, run: LinkRun, as_of: date, steps: 
         run.save()
 
 
+def check_engine(engine: str | None) -> str:
+    """The engine to run on ("duckdb" or "spark"), or MapError when it cannot run here."""
+    engine = engine or settings.PESIAR["ENGINE"]
+    if engine not in ("duckdb", "spark"):
+        raise MapError(f"unknown engine {engine!r}: use duckdb or spark")
+    if engine == "spark":
+        from pesiar.linkage.spark import java_missing
+
+        if reason := java_missing():
+            raise MapError(reason)
+    return engine
+
+
+def open_engine(engine: str, temp: Path, spark_master: str | None = None):
+    """The connection the steps run on: DuckDB's, or the Spark one that answers alike."""
+    if engine == "spark":
+        from pesiar.linkage import spark
+
+        return spark.connect(temp, spark_master)
+    return connect(temp)
+
+
 def run_map(
     as_of: date,
     *,
@@ -351,14 +375,19 @@ def run_map(
     upper: float | None = None,
     lower: float | None = None,
     retrain: bool = False,
+    engine: str | None = None,
+    spark_master: str | None = None,
 ) -> LinkRun:
     """Link the snapshots of `as_of` (or the latest before it) and store the indicators.
 
     Raises MapError when there is nothing to link. Any failure after the run has started
-    leaves it FAILED with a one-line reason (`message`) and raises MapFailed.
+    leaves it FAILED with a one-line reason (`message`) and raises MapFailed. `engine`
+    ("duckdb" or "spark", default settings.PESIAR["ENGINE"]) runs the steps on DuckDB or on
+    a Spark session at `spark_master` (default settings.PESIAR["SPARK"]["MASTER"]).
     """
     upper = settings.PESIAR["LINK_UPPER"] if upper is None else upper
     lower = settings.PESIAR["LINK_LOWER"] if lower is None else lower
+    engine = check_engine(engine)
     population, membership = snapshots_for(as_of)
     folder = Path("linkage") / as_of.isoformat() / uuid.uuid4().hex
     out = Path(settings.DATA_DIR) / folder
@@ -367,7 +396,7 @@ def run_map(
         as_of=as_of, population=population, membership=membership, folder=str(folder)
     )
     steps = Steps(progress)
-    con = connect(out / "tmp")
+    con = open_engine(engine, out / "tmp", spark_master)
     try:
         steps.run(
             [

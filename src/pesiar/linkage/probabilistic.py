@@ -223,14 +223,21 @@ def _score(
     con: duckdb.DuckDBPyConnection, job: _Job, blocks: dict[str, Any], sizes: tuple[int, int]
 ) -> tuple[Any, dict[str, Any], int]:
     """Train (or reuse) the model, predict and resolve one-to-one into `prob_links`;
-    returns the training record, the saved model and the number of pairs compared."""
+    returns the training record, the saved model and the number of pairs compared.
+
+    On DuckDB Splink works on `con` itself; another engine's connection brings its Splink
+    backend and its dialect of the comparisons (`splink_api`, `splink_settings`: the Spark
+    session of `pesiar.linkage.spark`), and everything else here runs through it as is."""
     from splink import DuckDBAPI, Linker
 
     with _quiet_splink():
-        db_api = DuckDBAPI(connection=con)
+        engine = getattr(con, "splink_api", None)
+        db_api = engine() if engine else DuckDBAPI(connection=con)
         left = db_api.register(_LEFT, dataset_display_name=_LEFT_NAME)
         right = db_api.register(_RIGHT, dataset_display_name=_RIGHT_NAME)
         settings = comparisons.settings(job.seed, blocks["capped"], job.fresh_only)
+        if engine:
+            settings = con.splink_settings(settings)
         linker = Linker([left, right], settings, log_level=None)
         try:
             if job.population is not None:

@@ -22,12 +22,35 @@ class Command(BaseCommand):
             action="store_true",
             help="train the probabilistic model afresh instead of reusing the last one",
         )
+        parser.add_argument(
+            "--engine",
+            choices=("duckdb", "spark"),
+            help="where the steps run (default PESIAR_ENGINE, else duckdb)",
+        )
+        parser.add_argument(
+            "--spark-master",
+            metavar="URL",
+            help="the Spark cluster with --engine spark (default PESIAR_SPARK_MASTER, "
+            "else local[2])",
+        )
 
-    def handle(self, *args, as_of: date, retrain: bool = False, **options) -> None:
+    def handle(
+        self,
+        *args,
+        as_of: date,
+        retrain: bool = False,
+        engine: str | None = None,
+        spark_master: str | None = None,
+        **options,
+    ) -> None:
         say = self.stdout.write
         try:
             run = run_map(
-                as_of, progress=lambda step: self.stderr.write(f"{step} ..."), retrain=retrain
+                as_of,
+                progress=lambda step: self.stderr.write(f"{step} ..."),
+                retrain=retrain,
+                engine=engine,
+                spark_master=spark_master,
             )
         except MapFailed as exc:
             raise CommandError(f"map #{exc.run.pk} failed: {exc}") from None
@@ -56,7 +79,10 @@ class Command(BaseCommand):
         )
         training = run.parameters.get("training") or {}
         if training:
-            say(f"model: {training.get('path')}" + "".join(f"; {n}" for n in training["notes"][:3]))
+            say(
+                f"model: {training.get('path')}"
+                + "".join(f"; {n}" for n in training.get("notes", [])[:3])
+            )
         since = training.get("incremental")
         if since:
             say(
