@@ -29,31 +29,20 @@ from django.utils import timezone
 
 from pesiar.coverage.services import indicator_table, store_indicators
 from pesiar.linkage import incremental, names, rates, review
+from pesiar.linkage.engines import (
+    MapError,
+    MapFailed,
+    check_engine,
+    failure_reason,
+    open_engine,
+)
 from pesiar.linkage.models import LinkRun
-from pesiar.ops.duck import Steps, connect, sql_path
+from pesiar.ops.duck import Steps, sql_path
 from pesiar.registers.models import Snapshot
 from pesiar.registers.snapshots import snapshot_sql
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-
-
-class MapError(ValueError):
-    """The map cannot run (e.g. no snapshot for the date)."""
-
-
-class MapFailed(MapError):
-    """A started run failed; the run is stored FAILED with `reason` as its message."""
-
-    def __init__(self, run: LinkRun, reason: str) -> None:
-        super().__init__(reason)
-        self.run = run
-
-
-def failure_reason(step: str, exc: BaseException) -> str:
-    """One line for officers: the step, the kind of error and its first line."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"step {step}: {type(exc).__name__}: {text}"[:500]
 
 
 def snapshots_for(as_of: date) -> tuple[Snapshot, Snapshot]:
@@ -344,28 +333,6 @@ def store_run(con: duckdb.DuckDBPyConnection, run: LinkRun, as_of: date, steps: 
         run.counts, run.seconds = steps.counts, steps.seconds
         run.status, run.finished_at = LinkRun.Status.DONE, timezone.now()
         run.save()
-
-
-def check_engine(engine: str | None) -> str:
-    """The engine to run on ("duckdb" or "spark"), or MapError when it cannot run here."""
-    engine = engine or settings.PESIAR["ENGINE"]
-    if engine not in ("duckdb", "spark"):
-        raise MapError(f"unknown engine {engine!r}: use duckdb or spark")
-    if engine == "spark":
-        from pesiar.linkage.spark import java_missing
-
-        if reason := java_missing():
-            raise MapError(reason)
-    return engine
-
-
-def open_engine(engine: str, temp: Path, spark_master: str | None = None):
-    """The connection the steps run on: DuckDB's, or the Spark one that answers alike."""
-    if engine == "spark":
-        from pesiar.linkage import spark
-
-        return spark.connect(temp, spark_master)
-    return connect(temp)
 
 
 def run_map(
