@@ -131,12 +131,7 @@ def apply(
     kk = table["NO_KK"].to_numpy(zero_copy_only=False)
 
     new_nik, new_name, new_birth, new_village = {}, {}, {}, {}
-    by_kk: dict[str, list[int]] = {}
-    for i in np.flatnonzero(kind == "relative_nik"):
-        by_kk.setdefault(kk[first[i]], [])
-    for i in range(n):
-        if kk[first[i]] in by_kk:
-            by_kk[kk[first[i]]].append(i)
+    by_kk = _cards_by_family(kind, kk, first)
     true_nik = truth["true_nik"].to_numpy(zero_copy_only=False)
     twins = twins or {}
     for i in np.flatnonzero(np.isin(true_nik, np.array(list(twins), dtype=object))):
@@ -184,6 +179,17 @@ def apply(
     nokas = [f"{9_000_000_000_000 + int(i):013d}" for i in twice]
     extra = extra.set_column(0, "NOKA", pa.array(nokas, table.schema.field("NOKA").type))
     return pa.concat_tables([table, extra]), _truth(truth, kind, twice, nokas)
+
+
+def _cards_by_family(kind: np.ndarray, kk: np.ndarray, first: np.ndarray) -> dict:
+    """{KK: its cards} for the families where a card takes a relative's NIK."""
+    by_kk: dict[str, list[int]] = {}
+    for i in np.flatnonzero(kind == "relative_nik"):
+        by_kk.setdefault(kk[first[i]], [])
+    for i in range(len(kind)):
+        if kk[first[i]] in by_kk:
+            by_kk[kk[first[i]]].append(i)
+    return by_kk
 
 
 def _changed(table: pa.Table, card: np.ndarray, columns: tuple) -> pa.Table:
