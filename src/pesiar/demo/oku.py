@@ -26,6 +26,8 @@ TARGET_COVERAGE = Decimal("95")
 SETUP = "demo set-up of the OKU Selatan scenario"
 # The five agents the Pemda recommends (invented people), one per focus village.
 AGENT_NAMES = ("Rina Marlina", "Dedi Saputra", "Yuliani", "Ahmad Fauzi", "Sri Wahyuni")
+AGENT_USERS = tuple(f"agen-{i + 1}" for i in range(len(FOCUS_VILLAGES)))
+LOGINS = (PEMDA_USER, BRANCH_USER, *AGENT_USERS)  # the campaign's people (`set_passwords`)
 
 
 def ensure_regency() -> None:
@@ -33,19 +35,20 @@ def ensure_regency() -> None:
         load_regions(within=REGENCY)
 
 
-def ensure_officers(password: str | None = None) -> tuple[User, User]:
-    pemda = ensure_user(PEMDA_USER, role=Role.REGENCY, scopes=(REGENCY,), password=password,
+def ensure_officers() -> tuple[User, User]:
+    """The Pemda's and the branch's officers (without a password: `set_passwords`)."""
+    pemda = ensure_user(PEMDA_USER, role=Role.REGENCY, scopes=(REGENCY,), password=None,
                         office="dinkes")  # fmt: skip
-    branch = ensure_user(BRANCH_USER, role=Role.BRANCH, scopes=(REGENCY,), password=password)
+    branch = ensure_user(BRANCH_USER, role=Role.BRANCH, scopes=(REGENCY,), password=None)
     return pemda, branch
 
 
-def install_campaign(scenario: OkuScenario, password: str | None = None) -> Campaign:
+def install_campaign(scenario: OkuScenario) -> Campaign:
     """The launch campaign, its focus villages and agents, and the agents' registrations (as
     exported requests, for the next membership import to confirm). Run before importing the
     dates after the campaign's start. Idempotent on the campaign's name."""
     ensure_regency()
-    pemda, branch = ensure_officers(password)
+    pemda, branch = ensure_officers()
     existing = Campaign.objects.unscoped(reason=SETUP).filter(name=CAMPAIGN_NAME).first()
     if existing is not None:
         return existing
@@ -68,11 +71,7 @@ def install_campaign(scenario: OkuScenario, password: str | None = None) -> Camp
                 pemda, regency_code=REGENCY, village_codes=[code],
                 name=AGENT_NAMES[i], campaign=campaign,
             )  # fmt: skip
-            agents.approve(branch, assignment.pk, username=f"agen-{i + 1}")
-        if password:
-            for user in User.objects.filter(username__startswith="agen-", role=Role.AGENT):
-                user.set_password(password)
-                user.save()
+            agents.approve(branch, assignment.pk, username=AGENT_USERS[i])
         load_agent_registrations(scenario)
     return campaign
 
@@ -80,7 +79,7 @@ def install_campaign(scenario: OkuScenario, password: str | None = None) -> Camp
 def load_agent_registrations(scenario: OkuScenario) -> int:
     """The agents' submitted registrations from the truth, as exported requests."""
     path = scenario.truth_path("agent_registrations")
-    users = {u.username: u for u in User.objects.filter(username__startswith="agen-")}
+    users = {u.username: u for u in User.objects.filter(username__in=AGENT_USERS)}
     tz = timezone.get_current_timezone()
     count = 0
     with path.open(newline="") as f:
@@ -110,8 +109,7 @@ def load_agent_registrations(scenario: OkuScenario) -> int:
 
 def set_passwords(password: str) -> None:
     """The campaign's officers and agents log in with `password` (the demo's)."""
-    names = [PEMDA_USER, BRANCH_USER, *(f"agen-{i + 1}" for i in range(len(FOCUS_VILLAGES)))]
-    for user in User.objects.filter(username__in=names):
+    for user in User.objects.filter(username__in=LOGINS):
         user.set_password(password)
         user.save()
 

@@ -69,13 +69,11 @@ DEMO_ACCOUNTS = (
 )
 # The OKU Selatan campaign's people (made by demo.oku with the campaign).
 OKU_ACCOUNTS = (
-    DemoAccount(
-        oku.PEMDA_USER, "regency officer (Dinkes), OKU Selatan: recommends agents"
-    ),
+    DemoAccount(oku.PEMDA_USER, "regency officer (Dinkes), OKU Selatan: recommends agents"),
     DemoAccount(oku.BRANCH_USER, "BPJS branch officer, OKU Selatan: approves and assigns agents"),
     *(
-        DemoAccount(f"agen-{i + 1}", f"village agent of focus village {i + 1} (OKU Selatan)")
-        for i in range(len(oku.FOCUS_VILLAGES))
+        DemoAccount(username, f"village agent of focus village {i + 1} (OKU Selatan)")
+        for i, username in enumerate(oku.AGENT_USERS)
     ),
 )
 

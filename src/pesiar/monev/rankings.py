@@ -73,9 +73,8 @@ def ranking(
     if level == Level.VILLAGE and hides_small(user):
         # A viewer's ranking leaves out the villages too small to show (their place in it
         # would tell their figures); the page says how many.
-        small = qs.filter(population__lt=small_count())
-        hidden = small.count()
-        qs = qs.exclude(pk__in=small.values("pk"))
+        hidden = qs.filter(population__lt=small_count()).count()
+        qs = qs.filter(population__gte=small_count())
     if uhc_class:
         qs = qs.filter(uhc_class=uhc_class)
     if query:

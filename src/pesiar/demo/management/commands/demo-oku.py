@@ -5,8 +5,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from pesiar.demo import oku
 from pesiar.demo.generator.oku import OkuScenario, generate_oku
-
-DEMO_PASSWORD = "pesiar-demo"
+from pesiar.demo.services import DEMO_PASSWORD
 
 
 class Command(BaseCommand):
@@ -34,7 +33,6 @@ class Command(BaseCommand):
         campaign = oku.load(scenario, lambda message: say(f"  {message}"))
         sweep = run_sweep(scenario.dates[-1])
         say(f"  sweep #{sweep.pk}: {sweep.counts['families']:,} families on the worklists")
-        names = [oku.PEMDA_USER, oku.BRANCH_USER, *(f"agen-{i + 1}" for i in range(5))]
         oku.set_passwords(DEMO_PASSWORD)
         say(self.style.SUCCESS(f"Campaign: {campaign.name} (#{campaign.pk})"))
-        say(f"Logins (password {DEMO_PASSWORD}): {', '.join(names)}")
+        say(f"Logins (password {DEMO_PASSWORD}): {', '.join(oku.LOGINS)}")
