@@ -858,6 +858,9 @@ def test_viewers_see_no_figures_of_small_villages(users, settings, monkeypatch):
 
     own = text(client_for(viewer, "en").get(f"/monev/r/{small.region_id}/"))
     assert 'id="small-hidden"' in own and 'id="kpi-coverage"' not in own
+    assert 'id="quality"' not in own  # deceased still listed, in a village of ten, is a person
+    village_board = services.dashboard(viewer, small.region_id, AS_OF, extras=False)
+    assert village_board.segments == [] and village_board.figures.deceased_listed is None
     drawn = client_for(viewer, "en").get(f"/monev/r/{district}/map/")
     assert drawn.status_code == 200 and small.region.name in text(drawn)
 

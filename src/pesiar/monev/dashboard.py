@@ -58,7 +58,6 @@ logger = logging.getLogger(__name__)
 # --- what the sweep and field apps add -------------------------------------------------
 
 
-
 PERIOD_OPEN_DAYS = 45
 
 
@@ -272,8 +271,12 @@ def _figures_dashboard(
         trend=history,
         lowest=lowest,
         highest=highest,
-        segments=shares(figures.segments, SEGMENT_LABELS, figures.registered),
-        reasons=shares(figures.inactive_reasons, REASON_LABELS, figures.inactive),
+        segments=[]
+        if figures.hidden
+        else shares(figures.segments, SEGMENT_LABELS, figures.registered),
+        reasons=[]
+        if figures.hidden
+        else shares(figures.inactive_reasons, REASON_LABELS, figures.inactive),
         findings=finding_counts(user, code, as_of),
         worklist=None,
         agents=None,

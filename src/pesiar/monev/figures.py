@@ -62,6 +62,7 @@ class Figures:
         self.rank = self.rank_of = None
         self.uhc_class = ""
         self.segments, self.inactive_reasons = {}, {}
+        self.unmatched_participants = self.deceased_listed = None  # type: ignore[assignment]
         self.previous = None
 
     def change(self, name: str) -> Decimal | int | None:

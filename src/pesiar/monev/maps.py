@@ -169,7 +169,7 @@ def choropleth(
         shapes=shapes,
         viewbox=viewbox,
         stroke=stroke,
-        legend=legend(bounds, max(values) if values else None),
+        legend=legend(bounds, max(values)) if values else [],
         bounds=bounds,
         missing=[c for c in children if c.code not in drawn_codes] if shapes else [],
         tiles=[
