@@ -139,6 +139,7 @@ def test_every_record_is_accepted_or_rejected_on_its_line(tmp_path, file):
     rejected_lines = [int(r["line"]) for r in rejects]
     assert len(set(rejected_lines)) == len(rejected_lines)
     assert sorted(accepted_lines + rejected_lines) == lines
+    assert accepted_lines == sorted(accepted_lines)  # the snapshot keeps the file's order
     reasons = {int(r["line"]): r for r in rejects}
 
     first: dict[tuple, int] = {}

@@ -241,4 +241,3 @@ def agents_within(code: str) -> int:
     if code:
         qs = qs.filter(within_q(code, "region__code"))
     return qs.values("user").distinct().count()
-

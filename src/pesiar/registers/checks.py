@@ -128,7 +128,7 @@ class Check:
     the problems.
 
     An expression refers to a column's intermediate values by alias only, and every level
-    is its own SELECT over the one below (see checked_tables for why some are materialised).
+    is its own SELECT over the one below, so that each value is computed once.
     """
 
     def __init__(self, column: Column, header: str, as_of: date):

@@ -5,6 +5,7 @@ import codecs
 import csv
 import io
 import mmap
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pesiar.registers.schema import REGISTERS, VILLAGE_PARTS, Kind, Register, he
 
 DELIMITERS = (",", ";", "\t", "|")
 CHUNK = 1 << 24
+BLANK_LINE = re.compile(rb"\n\r?\n")
 
 
 class SourceError(ValueError):
@@ -80,7 +82,9 @@ def detect_encoding(path: Path) -> str:
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
             while chunk := fh.read(CHUNK):
-                decoder.decode(chunk)
+                # plain ASCII (most of a register) is UTF-8 unless a character is split
+                if not chunk.isascii() or decoder.getstate()[0]:
+                    decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return "cp1252"
@@ -146,7 +150,8 @@ def has_blank_lines(path: Path) -> bool:
         end = len(mm)
         while end and mm[end - 1 : end] in (b"\n", b"\r", b" ", b"\t"):
             end -= 1
-        return any(mm.find(gap, 0, end) >= 0 for gap in (b"\n\n", b"\n\r\n"))
+        # one regular-expression pass: bytes.find stops at every line's end
+        return BLANK_LINE.search(mm, 0, end) is not None
 
 
 def skip_title_lines(path: Path, readable: Path, skip: int, delimiter: str, out: Path) -> None:

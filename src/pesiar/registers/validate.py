@@ -12,9 +12,6 @@ from pesiar.registers.checks import ERROR, WARNING, Check, Problem
 from pesiar.registers.columns import column_sql
 from pesiar.registers.schema import REGISTERS, Column, Kind, Type
 
-# Levels up to this one are materialised before the rest is computed (see checked_tables).
-MATERIALISED_LEVEL = 1
-
 
 def _plan(
     kind: Kind,
@@ -38,11 +35,10 @@ def _plan(
     return present, levels, found
 
 
-def _stack(sql: str, levels: dict[int, list[str]], wanted) -> str:
+def _stack(sql: str, levels: dict[int, list[str]]) -> str:
     """Each level its own SELECT over the one below."""
     for level in sorted(levels):
-        if wanted(level):
-            sql = f"SELECT *, {', '.join(levels[level])} FROM ({sql})"
+        sql = f"SELECT *, {', '.join(levels[level])} FROM ({sql})"
     return sql
 
 
@@ -87,44 +83,32 @@ def checked_sql(
     columns, each canonical typed column, and `problems`: a list of structs
     {code, column, severity, message}. For the few rows that are rejected."""
     present, levels, found = _plan(kind, sources, as_of)
-    sql = _stack(f"SELECT k, {', '.join(raw_columns)} FROM {relation}", levels, lambda _: True)
+    sql = _stack(f"SELECT k, {', '.join(raw_columns)} FROM {relation}", levels)
     conditions, outputs = _outputs(kind, sources, present, found, messages=True)
     if conditions:
         sql = f"SELECT *, {conditions} FROM ({sql})"
     return f"SELECT {', '.join(['k', *raw_columns, *outputs])} FROM ({sql})"
 
 
-def checked_tables(
+def checked_table(
     kind: Kind,
     sources: dict[str, tuple[str, str]],
     raw_columns: list[str],
     as_of: date,
     relation: str,
     date_formats: dict[str, str] | None = None,
-) -> list[str]:
-    """Statements that build table `checked` (k, h: hash of the raw row, the typed columns,
-    `errors` and `warnings`: lists of codes) for every row of `relation`.
-
-    DuckDB inlines an alias wherever it is used, so a long chain of aliases would be
-    recomputed many times over; the normalised values (levels up to MATERIALISED_LEVEL)
-    are therefore materialised first, in table `normalised`.
-    """
+) -> str:
+    """The statement that builds table `checked` (k, h: hash of the raw row, the typed
+    columns, `errors` and `warnings`: lists of codes) for every row of `relation`, in one
+    pass: no intermediate table, so that a large file is held in memory once (as `raw`)
+    while it is checked."""
     present, levels, found = _plan(kind, sources, as_of, date_formats)
     cols = ", ".join(raw_columns)
-    first = _stack(
-        f"SELECT k, {cols} FROM {relation}", levels, lambda level: level <= MATERIALISED_LEVEL
-    )
-    drop = [cols] + [f"src_{c.name}" for c in present]
+    sql = _stack(f"SELECT k, hash({cols}) AS h, {cols} FROM {relation}", levels)
     conditions, outputs = _outputs(kind, sources, present, found, messages=False)
-    second = _stack("SELECT * FROM normalised", levels, lambda level: level > MATERIALISED_LEVEL)
     if conditions:
-        second = f"SELECT *, {conditions} FROM ({second})"
-    return [
-        f"CREATE TEMP TABLE normalised AS SELECT * EXCLUDE ({', '.join(drop)}), "
-        f"hash({cols}) AS h FROM ({first})",
-        f"CREATE TEMP TABLE checked AS SELECT {', '.join(['k', 'h', *outputs])} FROM ({second})",
-        "DROP TABLE normalised",
-    ]
+        sql = f"SELECT *, {conditions} FROM ({sql})"
+    return f"CREATE TEMP TABLE checked AS SELECT {', '.join(['k', 'h', *outputs])} FROM ({sql})"
 
 
 def sql_type(column: Column) -> str:

@@ -53,6 +53,7 @@ def validate_to_parquet(
         rows = load_raw(con, source, progress)
         check_rows(con, kind, sources, raw_columns, as_of, rows, progress)
         reader_rejected = collect_reader_rejects(con, source)
+        rows = keep_suspect_rows(con, rows)
         find_duplicates(con, kind, rows, raw_columns)
         write_accepted(con, kind, out, progress)
         write_rejects(con, kind, rows, sources, raw_columns, source.header, as_of, out)
@@ -87,21 +88,37 @@ def check_rows(
             f"SELECT {expr} FROM {rows} WHERE nullif(trim({expr}), '') IS NOT NULL LIMIT 1000"
         ).fetchall()
         date_formats[name] = guess_date_format([value for (value,) in sample])
-    statements = validate.checked_tables(kind, sources, raw_columns, as_of, rows, date_formats)
-    for statement in statements:
-        execute(con, statement, "validate", progress)
+    statement = validate.checked_table(kind, sources, raw_columns, as_of, rows, date_formats)
+    execute(con, statement, "validate", progress)
+
+
+def keep_suspect_rows(con: duckdb.DuckDBPyConnection, rows: str) -> str:
+    """Tables `repeated` (the row hashes found more than once) and `suspect`: the raw rows
+    that are rejected or may copy another row, the only ones read again; the rest of `raw`
+    is let go. Returns the relation."""
+    con.execute(
+        f"""
+        CREATE TEMP TABLE repeated AS SELECT h FROM checked GROUP BY h HAVING count(*) > 1;
+        CREATE TEMP TABLE suspect AS SELECT * FROM {rows}
+        WHERE k IN (SELECT k FROM checked
+                    WHERE len(errors) > 0 OR h IN (SELECT h FROM repeated));
+        DROP TABLE raw;
+        """
+    )
+    return "suspect"
 
 
 def write_accepted(
     con: duckdb.DuckDBPyConnection, kind: Kind, out: Path, progress: Progress | None
 ) -> None:
-    """accepted.parquet: line, the typed columns and the warnings of every accepted row."""
+    """accepted.parquet: line, the typed columns and the warnings of every accepted row, in
+    file order (the checks look codes up by joins, which keep no order)."""
     canonical = ", ".join(c.name for c in REGISTERS[kind].columns)
     execute(
         con,
         f"""
         COPY (
-            SELECT line, {canonical}, all_warnings AS warnings
+            SELECT line, {canonical}, warnings
             FROM final WHERE NOT has_error ORDER BY line
         ) TO {sql_path(out / "accepted.parquet")} (FORMAT parquet, COMPRESSION zstd)
         """,
@@ -127,7 +144,7 @@ def outcomes(
         """
         SELECT count(*), count(*) FILTER (WHERE NOT has_error),
                count(*) FILTER (WHERE has_error),
-               count(*) FILTER (WHERE NOT has_error AND len(all_warnings) > 0)
+               count(*) FILTER (WHERE NOT has_error AND len(warnings) > 0)
         FROM final
         """
     ).fetchone()
@@ -138,7 +155,7 @@ def outcomes(
             SELECT {village} AS village, unnest(errors) AS code, 'error' AS severity
             FROM final
             UNION ALL
-            SELECT {village}, unnest(all_warnings), 'warning' FROM final
+            SELECT {village}, unnest(warnings), 'warning' FROM final
             UNION ALL
             SELECT {village}, 'DUPLICATE_ROW', 'error' FROM final WHERE is_dup
             UNION ALL
@@ -154,8 +171,9 @@ def find_duplicates(
     con: duckdb.DuckDBPyConnection, kind: Kind, rows: str, raw_columns: list[str]
 ) -> None:
     """Tables `dup` (exact copies of an earlier row: rejected) and `shared_<key>` (a key on
-    several different accepted rows: a finding), then view `final` with `has_error` and
-    `all_warnings` for every row. Only rows whose hash repeats are compared in full."""
+    several different accepted rows: a warning), then view `final` with `is_dup`,
+    `has_error` and `warnings` (shared keys included) for every row. Only rows whose hash
+    repeats are compared in full."""
     cols = ", ".join(f"r.{c}" for c in raw_columns)
     con.execute(
         f"""
@@ -164,36 +182,37 @@ def find_duplicates(
             SELECT r.k, row_number() OVER (PARTITION BY {cols} ORDER BY l.line) AS rank,
                    min(l.line) OVER (PARTITION BY {cols}) AS first_line
             FROM {rows} r JOIN lined l ON l.k = r.k
-            WHERE l.h IN (SELECT h FROM checked GROUP BY h HAVING count(*) > 1)
+            WHERE l.h IN (SELECT h FROM repeated)
         ) WHERE rank > 1
         """
     )
-    joins, flags = [], []
+    # The marks go into `checked` itself (few rows change), so that `final` is a view of
+    # one table, with no join to run again each time it is read.
+    con.execute(
+        """
+        ALTER TABLE checked ADD COLUMN dup_first_line BIGINT;
+        UPDATE checked SET dup_first_line = dup.first_line FROM dup WHERE checked.k = dup.k;
+        """
+    )
     for key in REGISTERS[kind].shared_keys:
         code = {"noka": "NOKA_SHARED", "child_nik": "CHILD_NIK_SHARED"}.get(key, "NIK_SHARED")
         con.execute(
             f"""
             CREATE TEMP TABLE shared_{key} AS
             SELECT {key} AS key FROM checked
-            WHERE {key} IS NOT NULL AND len(errors) = 0 AND k NOT IN (SELECT k FROM dup)
-            GROUP BY {key} HAVING count(*) > 1
+            WHERE {key} IS NOT NULL AND len(errors) = 0 AND dup_first_line IS NULL
+            GROUP BY {key} HAVING count(*) > 1;
+            UPDATE checked SET warnings = list_append(warnings, '{code}')
+            WHERE len(errors) = 0 AND dup_first_line IS NULL
+              AND {key} IN (SELECT key FROM shared_{key});
             """
         )
-        joins.append(f"LEFT JOIN shared_{key} ON lined.{key} = shared_{key}.key")
-        flags.append(f"CASE WHEN shared_{key}.key IS NOT NULL THEN '{code}' END")
-    shared = (
-        f"list_filter([{', '.join(flags)}]::VARCHAR[], lambda c: c IS NOT NULL)"
-        if flags
-        else "[]::VARCHAR[]"
-    )
     con.execute(
-        f"""
+        """
         CREATE TEMP VIEW final AS
-        SELECT lined.*, dup.k IS NOT NULL AS is_dup, dup.first_line AS dup_first_line,
-               len(errors) > 0 OR dup.k IS NOT NULL AS has_error,
-               CASE WHEN len(errors) = 0 AND dup.k IS NULL
-                    THEN list_concat(warnings, {shared}) ELSE warnings END AS all_warnings
-        FROM lined LEFT JOIN dup ON lined.k = dup.k {" ".join(joins)}
+        SELECT *, dup_first_line IS NOT NULL AS is_dup,
+               len(errors) > 0 OR dup_first_line IS NOT NULL AS has_error
+        FROM lined
         """
     )
 
