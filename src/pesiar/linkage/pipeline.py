@@ -63,12 +63,13 @@ def load_inputs(
     con: duckdb.DuckDBPyConnection, population: Snapshot, membership: Snapshot, as_of: date
 ) -> dict[str, int]:
     """Tables `residents` (one per NIK, living or not) and `participants` (one per Noka)."""
-    con.execute(
-        f"CREATE TEMP TABLE pop AS SELECT * FROM {snapshot_sql('population', population.as_of)}"
-    )
+    # Only the columns needed are read, straight from the snapshots' Parquet files.
+    pop = snapshot_sql("population", population.as_of)
+    mem = snapshot_sql("membership", membership.as_of)
+    con.execute(f"SELECT * FROM {pop} LIMIT 0")
+    columns = {d[0] for d in con.description}
     # A resident the village system records as dead or moved away (OpenSID status_dasar,
     # SIAK Status) is not in the population; snapshots from before that column have none.
-    columns = {row[0] for row in con.execute("DESCRIBE pop").fetchall()}
     here = (
         "coalesce(life_status, 'ALIVE') NOT IN ('DECEASED', 'MOVED')"
         if "life_status" in columns
@@ -79,19 +80,17 @@ def load_inputs(
         CREATE TEMP TABLE residents AS
         SELECT line AS rid, nik, kk, name, sex, birth_date, village_code,
                (death_date IS NULL OR death_date > DATE '{as_of}') AND {here} AS alive
-        FROM pop
+        FROM {pop}
         WHERE NOT list_contains(warnings, 'NIK_SHARED')
-           OR line IN (SELECT min(line) FROM pop WHERE list_contains(warnings, 'NIK_SHARED')
+           OR line IN (SELECT min(line) FROM {pop} WHERE list_contains(warnings, 'NIK_SHARED')
                        GROUP BY nik);
-        CREATE TEMP TABLE mem AS SELECT * FROM {snapshot_sql("membership", membership.as_of)};
         CREATE TEMP TABLE participants AS
         SELECT line AS pid, noka, nik, kk, name, sex, birth_date, village_code, segment,
                class, status, inactive_reason, arrears_months, arrears_amount, employer_code
-        FROM mem
+        FROM {mem}
         WHERE NOT list_contains(warnings, 'NOKA_SHARED')
-           OR line IN (SELECT min(line) FROM mem WHERE list_contains(warnings, 'NOKA_SHARED')
+           OR line IN (SELECT min(line) FROM {mem} WHERE list_contains(warnings, 'NOKA_SHARED')
                        GROUP BY noka);
-        DROP TABLE pop; DROP TABLE mem;
         """
     )
     residents, alive = con.execute(
@@ -210,11 +209,11 @@ def stage_probabilistic(
     con.execute(
         """
         CREATE TEMP TABLE left_residents AS
-        SELECT rid, nik, kk, name, sex, birth_date, village_code FROM residents
-        WHERE rid NOT IN (SELECT rid FROM links);
+        SELECT r.rid, r.nik, r.kk, r.name, r.sex, r.birth_date, r.village_code
+        FROM residents r LEFT JOIN links l ON l.rid = r.rid WHERE l.rid IS NULL;
         CREATE TEMP TABLE left_participants AS
-        SELECT pid, noka, nik, kk, name, sex, birth_date, village_code FROM participants
-        WHERE pid NOT IN (SELECT pid FROM links);
+        SELECT p.pid, p.noka, p.nik, p.kk, p.name, p.sex, p.birth_date, p.village_code
+        FROM participants p LEFT JOIN links l ON l.pid = p.pid WHERE l.pid IS NULL;
         """
     )
     key = model_key(con)
@@ -286,16 +285,24 @@ def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
         FROM residents r LEFT JOIN links l USING (rid) LEFT JOIN participants p USING (pid)
         WHERE r.alive;
         COPY persons TO {sql_path(out / "persons.parquet")} (FORMAT parquet, COMPRESSION zstd);
-        COPY (SELECT r.nik, p.noka, l.method, l.probability, r.alive
-              FROM links l JOIN residents r USING (rid) JOIN participants p USING (pid))
+        CREATE TEMP TABLE unlinked AS
+        SELECT p.village_code FROM participants p LEFT JOIN links l USING (pid)
+        WHERE l.pid IS NULL;
+        CREATE TEMP TABLE deceased_links AS
+        SELECT r.nik, p.noka, l.method, l.probability, r.village_code
+        FROM links l JOIN residents r USING (rid) JOIN participants p USING (pid)
+        WHERE NOT r.alive;
+        COPY (SELECT nik, noka, method, probability, true AS alive FROM persons
+              WHERE method IS NOT NULL
+              UNION ALL
+              SELECT nik, noka, method, probability, false FROM deceased_links)
           TO {sql_path(out / "links.parquet")} (FORMAT parquet, COMPRESSION zstd);
         CREATE TEMP TABLE participant_findings AS
         SELECT village_code, sum(unmatched) AS unmatched, sum(deceased) AS deceased_listed FROM (
-            SELECT p.village_code, 1 AS unmatched, 0 AS deceased FROM participants p
-            WHERE p.pid NOT IN (SELECT pid FROM links) AND p.village_code IS NOT NULL
+            SELECT village_code, 1 AS unmatched, 0 AS deceased FROM unlinked
+            WHERE village_code IS NOT NULL
             UNION ALL
-            SELECT r.village_code, 0, 1 FROM links l JOIN residents r USING (rid)
-            WHERE NOT r.alive AND r.village_code IS NOT NULL
+            SELECT village_code, 0, 1 FROM deceased_links WHERE village_code IS NOT NULL
         ) GROUP BY village_code;
         """
     )
@@ -303,11 +310,7 @@ def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
         zip(
             ("participants_without_resident", "participants_of_deceased"),
             con.execute(
-                """
-                SELECT (SELECT count(*) FROM participants
-                        WHERE pid NOT IN (SELECT pid FROM links)),
-                       (SELECT count(*) FROM links JOIN residents USING (rid) WHERE NOT alive)
-                """
+                "SELECT (SELECT count(*) FROM unlinked), (SELECT count(*) FROM deceased_links)"
             ).fetchall()[0],
             strict=True,
         )
