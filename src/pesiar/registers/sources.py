@@ -82,7 +82,8 @@ def detect_encoding(path: Path) -> str:
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
             while chunk := fh.read(CHUNK):
-                # plain ASCII (most of a register) is UTF-8 unless a character is split
+                # an ASCII chunk is UTF-8 as it is; decoded only to end a character split
+                # at the previous chunk's end
                 if not chunk.isascii() or decoder.getstate()[0]:
                     decoder.decode(chunk)
             decoder.decode(b"", final=True)
