@@ -6,7 +6,6 @@ that mean "not known" already read as empty, and `helpers` (the typed sex and bi
 the same row, when the register has them).
 """
 
-import re
 from collections.abc import Callable
 
 from pesiar.registers.checks import ERROR, Check, key, message, q, shown, vocabulary_case
@@ -27,10 +26,9 @@ def column_sql(check: Check, source: str, helpers: dict[str, str]) -> None:
     if t in KEPT_AS_WRITTEN:
         src = check.add(0, check.src, source)
     else:
-        if not re.fullmatch(r"c[0-9]+", source):
-            # an expression (a village code from its parts, a format's codes) is computed
-            # once, a level below, not once per mention
-            source = check.add(-1, f"in_{check.name}", source)
+        # The source (a village code from its parts, a format's codes) is computed a level
+        # below, once, since the test for "not known" below mentions it twice.
+        source = check.add(-1, f"in_{check.name}", source)
         words = UNKNOWN_WORDS + (("0",) if t in ZERO_IS_UNKNOWN else ())
         unknown = ", ".join(q(w) for w in words)
         src = check.add(
