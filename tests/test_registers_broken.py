@@ -29,7 +29,7 @@ class Imported:
         self.result = result
         assert result.rows_read == result.accepted + result.rejected
         self.snapshot = Snapshot.objects.get(pk=result.snapshot_id)
-        self.accepted = pq.read_table(self.snapshot.data_file).to_pylist()
+        self.accepted = pq.read_table(self.snapshot.data_file).sort_by("line").to_pylist()
         assert len(self.accepted) == result.accepted == self.snapshot.accepted
         self.rejects: list[dict[str, str]] = []
         if result.rejected:

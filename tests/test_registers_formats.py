@@ -17,10 +17,16 @@ VILLAGE = "15.02.05.1002"
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 
+def accepted_rows(result) -> list[dict]:
+    """The snapshot's accepted rows in file order."""
+    snapshot = Snapshot.objects.get(pk=result.snapshot_id)
+    return pq.read_table(snapshot.data_file).sort_by("line").to_pylist()
+
+
 def imported(kind: str, name: str, **kwargs):
     result = import_register(kind, FORMATS / name, AS_OF, **kwargs)
     assert result.rows_read == result.accepted + result.rejected
-    rows = pq.read_table(Snapshot.objects.get(pk=result.snapshot_id).data_file).to_pylist()
+    rows = accepted_rows(result)
     return result, {r["name"] if "name" in r else r.get("child_name"): r for r in rows}
 
 
@@ -92,7 +98,7 @@ def test_dtks_names_matched_to_codes_and_unmatched_reported():
     result, _ = imported("welfare", "dtks.csv")
     assert result.profile == "DTKS / DTSEN (SIKS-NG export)" and result.delimiter == "|"
     assert (result.rows_read, result.accepted) == (4, 4)
-    rows = pq.read_table(Snapshot.objects.get(pk=result.snapshot_id).data_file).to_pylist()
+    rows = accepted_rows(result)
     assert sum(r["village_code"] == VILLAGE for r in rows) == 3
     assert all(r["decile"] is None for r in rows)  # listed, no decile
     assert any("DUSUN ANTAH" in note for note in result.notes)
@@ -103,7 +109,7 @@ def test_p3ke_kode_kemdagri_and_decile():
     result, _ = imported("welfare", "p3ke.xlsx")
     assert result.profile == "P3KE (Kemenko PMK)"
     assert (result.rows_read, result.accepted) == (4, 4) and not result.reasons
-    rows = pq.read_table(Snapshot.objects.get(pk=result.snapshot_id).data_file).to_pylist()
+    rows = accepted_rows(result)
     assert [r["decile"] for r in rows] == [1, 2, 3, 4]
     assert {r["village_code"] for r in rows} == {VILLAGE}
 
@@ -189,7 +195,7 @@ def test_numeric_nik_cells_are_flagged_and_the_resident_kept(tmp_path):
     result = import_register("population", path, AS_OF)
     assert (result.rows_read, result.accepted) == (2, 2)
     assert result.reasons["NIK_EXCEL_PRECISION"] == {"severity": "warning", "rows": 1}
-    rows = pq.read_table(Snapshot.objects.get(pk=result.snapshot_id).data_file).to_pylist()
+    rows = accepted_rows(result)
     assert rows[0]["nik"] is None and rows[1]["nik"] == "1502055003750011"
 
 

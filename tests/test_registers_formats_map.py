@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 
 def rows(result) -> list[dict]:
-    return pq.read_table(Snapshot.objects.get(pk=result.snapshot_id).data_file).to_pylist()
+    snapshot = Snapshot.objects.get(pk=result.snapshot_id)
+    return pq.read_table(snapshot.data_file).sort_by("line").to_pylist()
 
 
 def test_one_person_in_opensid_dtks_and_vclaim_is_linked():

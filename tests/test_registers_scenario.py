@@ -67,7 +67,7 @@ class Imported:
         self.path = scenario.path(kind)
         self.result = import_register(kind, self.path, scenario.as_of)
         self.snapshot = Snapshot.objects.get(pk=self.result.snapshot_id)
-        self.accepted = pq.read_table(self.snapshot.data_file).to_pylist()
+        self.accepted = pq.read_table(self.snapshot.data_file).sort_by("line").to_pylist()
         self.rejects: list[dict[str, str]] = []
         if self.snapshot.rejects_file.exists():
             with self.snapshot.rejects_file.open(encoding="utf-8", newline="") as fh:

@@ -95,14 +95,20 @@ def key(expr: str) -> str:
     return f"regexp_replace(upper(coalesce({expr}, '')), '[^A-Z0-9]', '', 'g')"
 
 
-def vocabulary_case(k: str, values: dict, quote_result: bool = True) -> str:
-    """CASE mapping a vocabulary key (see `key`) onto its canonical value."""
-    whens = " ".join(
-        f"WHEN {k} IN ({', '.join(q(v) for v in variants)}) THEN "
-        f"{q(canonical) if quote_result else canonical}"
+def vocabulary_lookup(upper: str, values: dict, quote_result: bool = True) -> str:
+    """SQL mapping an upper-cased value onto its canonical one: its exact spelling, else its
+    key (see `key`). One look-up, so the key is computed only for the values that need it."""
+    spellings = [v for variants in values.values() for v in variants]
+    results = [
+        q(canonical) if quote_result else str(canonical)
         for canonical, variants in values.items()
+        for _ in variants
+    ]
+    listed = ", ".join(q(v) for v in spellings)
+    return (
+        f"[{', '.join(results)}][list_position([{listed}], "
+        f"CASE WHEN {upper} IN ({listed}) THEN {upper} ELSE {key(upper)} END)]"
     )
-    return f"CASE {whens} END"
 
 
 class Problem:

@@ -8,7 +8,7 @@ the same row, when the register has them).
 
 from collections.abc import Callable
 
-from pesiar.registers.checks import ERROR, Check, key, message, q, shown, vocabulary_case
+from pesiar.registers.checks import ERROR, Check, message, q, shown, vocabulary_lookup
 from pesiar.registers.identifiers import identifier_sql
 from pesiar.registers.schema import Type
 from pesiar.registers.spellings import DATE_FORMATS, UNKNOWN_WORDS, VOCABULARIES, ZERO_IS_UNKNOWN
@@ -125,12 +125,7 @@ def vocabulary_sql(check: Check, src: str, helpers: dict[str, str]) -> None:
     values, code, what = VOCABULARIES[t]
     up = check.add(1, f"upper_{n}", f"upper(trim({src}))")
     quote = t not in (Type.CLASS, Type.FLAG)
-    mapped = check.add(
-        2,
-        f"mapped_{n}",
-        f"coalesce({vocabulary_case(up, values, quote)}, "
-        f"{vocabulary_case(key(up), values, quote)})",
-    )
+    mapped = check.add(2, f"mapped_{n}", vocabulary_lookup(up, values, quote))
     if t == Type.REASON:
         check.add(
             3, check.value, f"CASE WHEN NOT {check.is_blank} THEN coalesce({mapped}, 'OTHER') END"

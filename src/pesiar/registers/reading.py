@@ -176,14 +176,15 @@ def source_expressions(mapping: Mapping, header: list[str]) -> dict[str, tuple[s
     for name, parts in mapping.village_parts.items():
         cols = [f"trim(c{i})" for i in parts]
         widths = (2, 2, 2, 4)
-        ok = " AND ".join(
-            f"regexp_full_match({c}, '[0-9]{{1,{w}}}')" for c, w in zip(cols, widths, strict=True)
-        )
+        # one pattern over the parts joined by dots: each part is digits, so no dot is
+        # taken for a separator
+        pattern = "[.]".join(f"[0-9]{{1,{w}}}" for w in widths)
+        joined = " || '.' || ".join(cols)
         padded = " || '.' || ".join(
             f"lpad({c}, {w}, '0')" for c, w in zip(cols, widths, strict=True)
         )
         out[name] = (
-            f"CASE WHEN {ok} THEN {padded} "
+            f"CASE WHEN regexp_full_match({joined}, '{pattern}') THEN {padded} "
             f"ELSE nullif(concat_ws('.', {', '.join(cols)}), '...') END",
             "+".join(header[i] for i in parts),
         )
