@@ -18,18 +18,31 @@ TF_MIN_U = 1e-6
 
 def prepare_sql(source: str, id_column: str, target: str, marks: bool = False) -> str:
     """A TEMP table in the shape Splink compares: same columns for both registers (with
-    `marks`, also the `fresh` and `kept` columns of incremental linkage)."""
-    name = normalised_name_sql("name")
+    `marks`, also the `fresh` and `kept` columns of incremental linkage).
+
+    A name's forms are worked out once per spelling, not once per row: many people share
+    one (SITI AMINAH), and the normalisation is a chain of regular expressions."""
     extra = ", coalesce(fresh, true) AS fresh, coalesce(kept, false) AS kept" if marks else ""
-    carried = ", fresh, kept" if marks else ""
+    carried = ", c.fresh, c.kept" if marks else ""
     return f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
-        WITH cleaned AS (
+        WITH normalised AS (
+            SELECT name, {normalised_name_sql("name")} AS name_norm
+            FROM (SELECT DISTINCT name FROM {source} WHERE name IS NOT NULL)
+        ), spellings AS (
+            SELECT name, name_norm,
+                   {compact_name_sql("name_norm")} AS name_compact,
+                   array_to_string(list_sort(string_split(name_norm, ' ')), ' ') AS name_sorted,
+                   list_reduce(string_split(name_norm, ' '),
+                               lambda a, b: CASE WHEN length(b) > length(a) THEN b ELSE a END)
+                       AS name_long
+            FROM normalised
+        ), cleaned AS (
             SELECT
                 CAST({id_column} AS BIGINT) AS unique_id,
                 nullif(regexp_replace(CAST(nik AS VARCHAR), '[^0-9]', '', 'g'), '') AS nik,
                 nullif(regexp_replace(CAST(kk AS VARCHAR), '[^0-9]', '', 'g'), '') AS kk,
-                {name} AS name_norm,
+                name,
                 CASE
                     WHEN upper(trim(sex)) IN ('L', 'LAKI-LAKI', 'M') THEN 'L'
                     WHEN upper(trim(sex)) IN ('P', 'PEREMPUAN', 'F', 'W') THEN 'P'
@@ -38,25 +51,19 @@ def prepare_sql(source: str, id_column: str, target: str, marks: bool = False) -
                 nullif(trim(CAST(village_code AS VARCHAR)), '') AS village{extra}
             FROM {source}
         )
-        SELECT *, left(name_compact, 4) AS name_key
-        FROM (
-            SELECT
-                unique_id, nik, kk, name_norm,
-                {compact_name_sql("name_norm")} AS name_compact,
-                array_to_string(list_sort(string_split(name_norm, ' ')), ' ') AS name_sorted,
-                list_reduce(string_split(name_norm, ' '),
-                            lambda a, b: CASE WHEN length(b) > length(a) THEN b ELSE a END)
-                    AS name_long,
-                sex, birth_date,
-                year(birth_date) AS birth_year,
-                village,
-                left(village, 8) AS district,
-                left(village, 5) AS regency,
-                CASE WHEN length(nik) = 16 THEN left(nik, 12) END AS nik_head,
-                CASE WHEN length(nik) = 16 THEN right(nik, 10) END AS nik_tail{carried}
-            FROM cleaned
-        )
-        ORDER BY unique_id
+        SELECT
+            c.unique_id, c.nik, c.kk,
+            n.name_norm, n.name_compact, n.name_sorted, n.name_long,
+            c.sex, c.birth_date,
+            year(c.birth_date) AS birth_year,
+            c.village,
+            left(c.village, 8) AS district,
+            left(c.village, 5) AS regency,
+            CASE WHEN length(c.nik) = 16 THEN left(c.nik, 12) END AS nik_head,
+            CASE WHEN length(c.nik) = 16 THEN right(c.nik, 10) END AS nik_tail{carried},
+            left(n.name_compact, 4) AS name_key
+        FROM cleaned c LEFT JOIN spellings n ON n.name = c.name
+        ORDER BY c.unique_id
     """
 
 
