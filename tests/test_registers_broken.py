@@ -9,11 +9,11 @@ import csv
 from datetime import date
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from pesiar.registers.models import Snapshot
 from pesiar.registers.services import ImportResult, RegisterImportError, import_register
+from snapshot_rows import accepted_rows
 
 BROKEN = Path(__file__).parent / "data" / "registers" / "broken"
 AS_OF = date(2024, 6, 1)
@@ -29,7 +29,7 @@ class Imported:
         self.result = result
         assert result.rows_read == result.accepted + result.rejected
         self.snapshot = Snapshot.objects.get(pk=result.snapshot_id)
-        self.accepted = pq.read_table(self.snapshot.data_file).sort_by("line").to_pylist()
+        self.accepted = accepted_rows(self.snapshot)
         assert len(self.accepted) == result.accepted == self.snapshot.accepted
         self.rejects: list[dict[str, str]] = []
         if result.rejected:

@@ -4,11 +4,11 @@ tests/data/registers/formats/make_formats.py from the public sources' headers an
 from datetime import date
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from pesiar.registers.models import Snapshot
 from pesiar.registers.services import RegisterImportError, import_register
+from snapshot_rows import accepted_rows
 
 FORMATS = Path(__file__).parent / "data" / "registers" / "formats"
 AS_OF = date(2024, 6, 30)
@@ -17,16 +17,14 @@ VILLAGE = "15.02.05.1002"
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 
-def accepted_rows(result) -> list[dict]:
-    """The snapshot's accepted rows in file order."""
-    snapshot = Snapshot.objects.get(pk=result.snapshot_id)
-    return pq.read_table(snapshot.data_file).sort_by("line").to_pylist()
+def rows_of(result) -> list[dict]:
+    return accepted_rows(Snapshot.objects.get(pk=result.snapshot_id))
 
 
 def imported(kind: str, name: str, **kwargs):
     result = import_register(kind, FORMATS / name, AS_OF, **kwargs)
     assert result.rows_read == result.accepted + result.rejected
-    rows = accepted_rows(result)
+    rows = rows_of(result)
     return result, {r["name"] if "name" in r else r.get("child_name"): r for r in rows}
 
 
@@ -98,7 +96,7 @@ def test_dtks_names_matched_to_codes_and_unmatched_reported():
     result, _ = imported("welfare", "dtks.csv")
     assert result.profile == "DTKS / DTSEN (SIKS-NG export)" and result.delimiter == "|"
     assert (result.rows_read, result.accepted) == (4, 4)
-    rows = accepted_rows(result)
+    rows = rows_of(result)
     assert sum(r["village_code"] == VILLAGE for r in rows) == 3
     assert all(r["decile"] is None for r in rows)  # listed, no decile
     assert any("DUSUN ANTAH" in note for note in result.notes)
@@ -109,7 +107,7 @@ def test_p3ke_kode_kemdagri_and_decile():
     result, _ = imported("welfare", "p3ke.xlsx")
     assert result.profile == "P3KE (Kemenko PMK)"
     assert (result.rows_read, result.accepted) == (4, 4) and not result.reasons
-    rows = accepted_rows(result)
+    rows = rows_of(result)
     assert [r["decile"] for r in rows] == [1, 2, 3, 4]
     assert {r["village_code"] for r in rows} == {VILLAGE}
 
@@ -195,7 +193,7 @@ def test_numeric_nik_cells_are_flagged_and_the_resident_kept(tmp_path):
     result = import_register("population", path, AS_OF)
     assert (result.rows_read, result.accepted) == (2, 2)
     assert result.reasons["NIK_EXCEL_PRECISION"] == {"severity": "warning", "rows": 1}
-    rows = accepted_rows(result)
+    rows = rows_of(result)
     assert rows[0]["nik"] is None and rows[1]["nik"] == "1502055003750011"
 
 

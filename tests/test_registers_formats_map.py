@@ -14,6 +14,7 @@ from pesiar.linkage.pipeline import run_map
 from pesiar.regions.services import load_regions
 from pesiar.registers.models import Snapshot
 from pesiar.registers.services import import_register
+from snapshot_rows import accepted_rows
 
 FORMATS = Path(__file__).parent / "data" / "registers" / "formats"
 AS_OF = date(2024, 6, 30)
@@ -24,8 +25,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 
 def rows(result) -> list[dict]:
-    snapshot = Snapshot.objects.get(pk=result.snapshot_id)
-    return pq.read_table(snapshot.data_file).sort_by("line").to_pylist()
+    return accepted_rows(Snapshot.objects.get(pk=result.snapshot_id))
 
 
 def test_one_person_in_opensid_dtks_and_vclaim_is_linked():

@@ -13,7 +13,6 @@ import itertools
 from datetime import date, timedelta
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +21,7 @@ from pesiar.regions.nik import ERROR, build, check_consistency, normalise, parse
 from pesiar.registers.models import Snapshot
 from pesiar.registers.schema import REGISTERS, Kind
 from pesiar.registers.services import ImportResult, RegisterImportError, import_register
+from snapshot_rows import accepted_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
@@ -50,7 +50,7 @@ def snapshot_of(result: ImportResult) -> Snapshot:
 
 def read_back(result: ImportResult) -> tuple[list[dict], list[dict[str, str]]]:
     snapshot = snapshot_of(result)
-    accepted = pq.read_table(snapshot.data_file).sort_by("line").to_pylist()
+    accepted = accepted_rows(snapshot)
     rejects: list[dict[str, str]] = []
     if snapshot.rejects_file.exists():
         with snapshot.rejects_file.open(encoding="utf-8", newline="") as fh:

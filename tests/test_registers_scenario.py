@@ -22,6 +22,7 @@ from pesiar.demo.generator.scenario import Scenario
 from pesiar.regions.nik import ERROR, parse
 from pesiar.registers.models import Finding, Snapshot
 from pesiar.registers.services import import_register
+from snapshot_rows import accepted_rows
 
 N = 30_000
 SEED = 1
@@ -67,7 +68,7 @@ class Imported:
         self.path = scenario.path(kind)
         self.result = import_register(kind, self.path, scenario.as_of)
         self.snapshot = Snapshot.objects.get(pk=self.result.snapshot_id)
-        self.accepted = pq.read_table(self.snapshot.data_file).sort_by("line").to_pylist()
+        self.accepted = accepted_rows(self.snapshot)
         self.rejects: list[dict[str, str]] = []
         if self.snapshot.rejects_file.exists():
             with self.snapshot.rejects_file.open(encoding="utf-8", newline="") as fh:
