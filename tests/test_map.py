@@ -13,8 +13,10 @@ from cast import login
 from pesiar.accounts.models import AccessLog
 from pesiar.coverage.models import Indicator
 from pesiar.demo.generator import generate
+from pesiar.linkage.engines import open_engine
 from pesiar.linkage.models import LinkRun, ReviewDecision, ReviewItem
 from pesiar.linkage.pipeline import MapError, run_map
+from pesiar.ops.duck import connect
 from pesiar.registers.services import import_register
 
 AS_OF = date(2024, 6, 1)
@@ -140,6 +142,15 @@ def test_map_without_snapshots_says_what_to_import(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     with pytest.raises(MapError, match="pesiar import population"):
         run_map(AS_OF)
+
+
+def test_the_map_has_its_own_duckdb_memory_limit(settings, tmp_path):
+    settings.PESIAR = {**settings.PESIAR, "DUCKDB_MEMORY": "1GB", "MAP_DUCKDB_MEMORY": "2GB"}
+    limit = "SELECT current_setting('memory_limit')"
+    with open_engine("duckdb", tmp_path / "map") as con:
+        assert con.execute(limit).fetchone()[0] == "1.8 GiB"  # 2e9 bytes
+    with connect(tmp_path / "import") as con:
+        assert con.execute(limit).fetchone()[0] == "953.6 MiB"  # 1e9 bytes
 
 
 @pytest.fixture

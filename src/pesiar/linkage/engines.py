@@ -44,9 +44,10 @@ def check_engine(engine: str | None) -> str:
 
 
 def open_engine(engine: str, temp: Path, spark_master: str | None = None) -> Any:
-    """The connection the steps run on: DuckDB's, or the Spark one that answers alike."""
+    """The connection the steps run on: DuckDB's (with the map's memory limit), or the Spark
+    one that answers alike."""
     if engine == "spark":
         from pesiar.linkage import spark
 
         return spark.connect(temp, spark_master)
-    return connect(temp)
+    return connect(temp, settings.PESIAR["MAP_DUCKDB_MEMORY"])

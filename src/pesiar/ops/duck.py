@@ -2,7 +2,8 @@
 SQL literals for text and paths, and a runner of named steps that times each one.
 
 Every part of Pesiar that reads the registers (import, map, sweep, field, churn) opens its
-connection here, so the limits an operator sets (`PESIAR_DUCKDB_MEMORY`) hold for all of them.
+connection here, so the limits an operator sets (`PESIAR_DUCKDB_MEMORY`, and the map's own
+`PESIAR_MAP_DUCKDB_MEMORY`) hold for all of them.
 """
 
 import time
@@ -26,12 +27,14 @@ def sql_path(path: Path | str) -> str:
     return sql_text(path)
 
 
-def connect(temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection limited to `PESIAR["DUCKDB_MEMORY"]`; beyond it DuckDB spills
-    to `temp_dir` (created when missing) or, without one, to its default folder."""
+def connect(temp_dir: Path | None = None, memory: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection limited to `memory` (default `PESIAR["DUCKDB_MEMORY"]`); beyond
+    it DuckDB spills to `temp_dir` (created when missing) or, without one, to its default
+    folder."""
     con = duckdb.connect()
     try:
-        con.execute(f"SET memory_limit = {sql_text(settings.PESIAR['DUCKDB_MEMORY'])}")
+        limit = memory or settings.PESIAR["DUCKDB_MEMORY"]
+        con.execute(f"SET memory_limit = {sql_text(limit)}")
         if temp_dir is not None:
             Path(temp_dir).mkdir(parents=True, exist_ok=True)
             con.execute(f"SET temp_directory = {sql_path(temp_dir)}")
