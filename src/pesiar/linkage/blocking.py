@@ -29,7 +29,8 @@ BLOCK_MAX_PAIRS = 20_000
 
 def cap_blocks(con: duckdb.DuckDBPyConnection, left: str, right: str) -> dict[str, Any]:
     """Count the pairs of every prediction rule before predicting, and mark (column
-    `big_<i>` on both tables `left` and `right`) the blocks above BLOCK_MAX_PAIRS."""
+    `big_<i>` on both tables `left` and `right`, rewritten once for all rules) the blocks
+    above BLOCK_MAX_PAIRS."""
     capped, pairs, skipped = [], {}, {}
     for i, cols in enumerate(PREDICTION_BLOCKING):
         keys = ", ".join(cols)
@@ -50,16 +51,28 @@ def cap_blocks(con: duckdb.DuckDBPyConnection, left: str, right: str) -> dict[st
         pairs[name] = total - big_pairs
         if big:
             skipped[name] = {"blocks": big, "pairs": big_pairs}
-            for table in (left, right):
-                con.execute(f"""
-                    CREATE OR REPLACE TEMP TABLE {table} AS
-                    SELECT t.*, b.pairs IS NOT NULL AS big_{i} FROM {table} t
-                    LEFT JOIN (SELECT {keys}, pairs FROM {_BLOCKS}
-                               WHERE pairs > {BLOCK_MAX_PAIRS}) b USING ({keys})
-                    ORDER BY unique_id
-                """)
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE {_BLOCKS}_{i} AS
+                SELECT {keys} FROM {_BLOCKS} WHERE pairs > {BLOCK_MAX_PAIRS}
+            """)
             capped.append(i)
     con.execute(f"DROP TABLE IF EXISTS {_BLOCKS}")
+    if capped:
+        flags = ", ".join(
+            f"b{i}.{PREDICTION_BLOCKING[i][0]} IS NOT NULL AS big_{i}" for i in capped
+        )
+        joins = " ".join(
+            f"LEFT JOIN {_BLOCKS}_{i} b{i} ON "
+            + " AND ".join(f"b{i}.{c} = t.{c}" for c in PREDICTION_BLOCKING[i])
+            for i in capped
+        )
+        for table in (left, right):
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT t.*, {flags} FROM {table} t {joins} ORDER BY t.unique_id
+            """)
+        for i in capped:
+            con.execute(f"DROP TABLE {_BLOCKS}_{i}")
     return {"capped": capped, "pairs_by_rule": pairs, "skipped_blocks": skipped}
 
 
