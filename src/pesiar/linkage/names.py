@@ -107,17 +107,19 @@ def name_agreement_sql(left: str, right: str, *, fuzzy: bool = True) -> str:
     sibling halves a two-word name). NULL when either name is NULL. Without `fuzzy`, words
     agree only when equal or an initial of each other (no keying slip allowed).
     """
-    # A slip keeps the first letter: RINA and DINA, twins' names, are two words.
+    # A slip keeps the first letter: RINA and DINA, twins' names, are two words. (CASE, not
+    # OR: the cheap tests first, and the costly edit distance only where it can decide.)
     slip = (
-        f" OR jaro_winkler_similarity(x, y) >= {WORD_AGREES}"
-        " OR (least(length(x), length(y)) >= 4 AND left(x, 1) = left(y, 1)"
-        " AND damerau_levenshtein(x, y) <= 1)"
+        f" WHEN jaro_winkler_similarity(x, y) >= {WORD_AGREES} THEN true"
+        " WHEN least(length(x), length(y)) >= 4 AND abs(length(x) - length(y)) <= 1"
+        " AND left(x, 1) = left(y, 1) THEN damerau_levenshtein(x, y) <= 1"
     )
     word_match = (
-        f"x = y{slip if fuzzy else ''}"
+        "CASE WHEN x = y"
         " OR (length(x) = 1 AND starts_with(y, x)) OR (length(y) = 1 AND starts_with(x, y))"
         # M. is unified to MUHAMMAD, but may stand for any name in M (MAHESA, MELINDA).
         " OR (x = 'MUHAMMAD' AND left(y, 1) = 'M') OR (y = 'MUHAMMAD' AND left(x, 1) = 'M')"
+        f" THEN true{slip if fuzzy else ''} ELSE false END"
     )
 
     def found(a: str, b: str) -> str:
