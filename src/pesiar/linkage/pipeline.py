@@ -297,14 +297,16 @@ def stage_probabilistic(
 
 
 def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
-    """Table `persons` (one row per living resident) written to persons.parquet, links to
-    links.parquet, and table `participant_findings` per village.
+    """persons.parquet (one row per living resident), read back as the view `persons`;
+    links.parquet; and table `participant_findings` per village.
 
-    The files are read by joins on NIK and village, never in row order: both threads write
+    The statuses go from the join straight to the file: holding 10M of them in a table
+    first costs more than the later steps reading the columns they need back from it. The
+    files are read by joins on NIK and village, never in row order: both threads write
     them unordered, with zstd's first level (almost the size of its default, in less time).
     Stage 2's inputs were made before, in order, so its sampling stays repeatable. The
     columns only the matching needed are let go first: DuckDB drops a column without copying
-    the table, and at 10M residents they are 0.9 GB the join would otherwise spill."""
+    the table, and at 10M residents they are 0.9 GB the join would otherwise hold."""
     if not hasattr(con, "splink_api"):  # DuckDB's; Spark keeps no order, its tables on disk
         con.execute("SET preserve_insertion_order = false")
         con.execute(
@@ -314,20 +316,21 @@ def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
                 for column in ("nik", "kk", "name", "sex", "birth_date")
             )
         )
+    persons = sql_path(out / "persons.parquet")
     con.execute(
         f"""
-        CREATE TEMP TABLE persons AS
-        SELECT r.nik, r.kk, r.village_code, r.sex, r.birth_date, p.noka,
-               CASE WHEN l.pid IS NULL THEN 'NOT_REGISTERED'
-                    WHEN p.status = 'ACTIVE' THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
-               CASE WHEN l.pid IS NOT NULL AND p.status <> 'ACTIVE'
-                    THEN coalesce(p.inactive_reason, 'OTHER') END AS reason,
-               p.segment, p.class, p.arrears_months, p.arrears_amount, p.employer_code,
-               l.method, l.probability
-        FROM residents r LEFT JOIN links l USING (rid) LEFT JOIN participants p USING (pid)
-        WHERE r.alive;
-        COPY persons TO {sql_path(out / "persons.parquet")}
-          (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1);
+        COPY (
+            SELECT r.nik, r.kk, r.village_code, r.sex, r.birth_date, p.noka,
+                   CASE WHEN l.pid IS NULL THEN 'NOT_REGISTERED'
+                        WHEN p.status = 'ACTIVE' THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
+                   CASE WHEN l.pid IS NOT NULL AND p.status <> 'ACTIVE'
+                        THEN coalesce(p.inactive_reason, 'OTHER') END AS reason,
+                   p.segment, p.class, p.arrears_months, p.arrears_amount, p.employer_code,
+                   l.method, l.probability
+            FROM residents r LEFT JOIN links l USING (rid) LEFT JOIN participants p USING (pid)
+            WHERE r.alive
+        ) TO {persons} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1);
+        CREATE TEMP VIEW persons AS SELECT * FROM read_parquet({persons});
         CREATE TEMP TABLE unlinked AS
         SELECT p.village_code FROM participants p LEFT JOIN links l USING (pid)
         WHERE l.pid IS NULL;

@@ -178,6 +178,11 @@ class SparkConnection:
             self._replace(target.this.name, self.spark.createDataFrame([], ddl))
             return
         query = tree.expression
+        if tree.args.get("kind") == "VIEW":  # a view is read where it points, not copied
+            frame = self.sql(query)
+            frame.createOrReplaceTempView(target.name)
+            self.tables[target.name] = frame
+            return
         if isinstance(query, exp.Select) and query.args.get("order"):
             query = query.copy()
             query.set("order", None)  # a table has no order (DuckDB's is for its own reads)
