@@ -248,7 +248,7 @@ PESIAR = {
     # viewers see no percentages of them (small-count disclosure).
     # DuckDB's memory limit for every connection (import, sweep, field, churn); beyond it,
     # it spills to disk. The map, run by `pesiar map` outside the worker, has its own: at 10M
-    # residents its tables alone take about 3.5 GB, and spilling them costs a third of its time.
+    # residents its tables alone take about 3 GB, which at 3GB went to the spill disk.
     "DUCKDB_MEMORY": os.environ.get("PESIAR_DUCKDB_MEMORY") or "3GB",
     "MAP_DUCKDB_MEMORY": os.environ.get("PESIAR_MAP_DUCKDB_MEMORY") or "6GB",
     # The map's engine: "duckdb" (one machine) or "spark" (a Spark cluster, or local[N]).
