@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from pesiar.linkage.names import compact_name_sql, normalised_name_sql
 from pesiar.linkage.probabilistic import _resolve_one_to_one, link_probabilistic
@@ -310,3 +312,60 @@ def test_deterministic(linked):
     second = con.execute("SELECT * FROM prob_links ORDER BY rid, pid").fetchall()
     assert [(*row[:2], row[4]) for row in first] == [(*row[:2], row[4]) for row in second]
     assert again.parameters == result.parameters
+
+
+def _edited(nik: str, edits: list[tuple[str, int, str]]) -> str:
+    for kind, at, digit in edits:
+        at %= max(len(nik), 1)
+        if kind == "substitute":
+            nik = nik[:at] + digit + nik[at + 1 :]
+        elif kind == "transpose" and at + 1 < len(nik):
+            nik = nik[:at] + nik[at + 1] + nik[at] + nik[at + 2 :]
+        elif kind == "insert":
+            nik = nik[:at] + digit + nik[at:]
+        elif kind == "delete":
+            nik = nik[:at] + nik[at + 1 :]
+    return nik
+
+
+@given(
+    nik=st.from_regex(r"\A[1-9][0-9]{15}\Z"),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["substitute", "transpose", "insert", "delete"]),
+            st.integers(0, 17),
+            st.sampled_from("0123456789"),
+        ),
+        max_size=4,
+    ),
+    same_date=st.sampled_from([True, False, None]),
+    blank=st.sampled_from([None, "left", "right"]),
+)
+# Two slips of one kind each, the shapes the shortcuts could get wrong.
+@example("1502054101900017", [("transpose", 2, "0"), ("transpose", 8, "0")], True, None)
+@example("1502054101900017", [("transpose", 2, "0"), ("substitute", 9, "5")], True, None)
+@example("1502054101900017", [("delete", 3, "0"), ("insert", 6, "2")], False, None)
+@example("1502054101900017", [("substitute", 3, "9"), ("substitute", 6, "9")], None, None)
+@settings(max_examples=300, deadline=None)
+def test_nik_levels_keep_their_meaning_with_the_cheap_tests_first(nik, edits, same_date, blank):
+    """The birth-and-NIK levels test Hamming before the edit distance; they must still say
+    what they say: within k edits (Damerau-Levenshtein), counting NIKs of one length more
+    than 4 places apart as far, and a NULL as not within."""
+    from pesiar.linkage.comparisons import nik_within
+
+    other = _edited(nik, edits)
+    left, right = (None if blank == "left" else nik), (None if blank == "right" else other)
+    given_sql = {True: "true", False: "false", None: "NULL::BOOLEAN"}[same_date]
+    near = (
+        "(CASE WHEN length(nik_l) = length(nik_r) THEN hamming(nik_l, nik_r) <= 4 "
+        "ELSE abs(length(nik_l) - length(nik_r)) <= 2 END)"
+    )
+    con = duckdb.connect()
+    for k in (1, 2):
+        cheap, plain = con.execute(
+            f"SELECT {nik_within(k, given_sql)}, coalesce({given_sql} AND {near}"
+            f" AND damerau_levenshtein(nik_l, nik_r) <= {k}, false)"
+            " FROM (SELECT ?::VARCHAR AS nik_l, ?::VARCHAR AS nik_r)",
+            [left, right],
+        ).fetchone()
+        assert cheap == plain, (left, right, k)

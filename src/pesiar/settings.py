@@ -244,8 +244,6 @@ PESIAR = {
         "threads": int(os.environ.get("PESIAR_WEB_THREADS") or 4),
         "timeout": int(os.environ.get("PESIAR_WEB_TIMEOUT") or 120),
     },
-    # Monev: villages with fewer residents are left out of the lowest/highest lists, and
-    # viewers see no percentages of them (small-count disclosure).
     # DuckDB's memory limit for every connection (import, sweep, field, churn); beyond it,
     # it spills to disk. The map, run by `pesiar map` outside the worker, has its own: at 10M
     # residents its tables alone take about 3 GB, which at 3GB went to the spill disk.
@@ -259,6 +257,8 @@ PESIAR = {
         # Partitions after a shuffle: a few per core of the cluster.
         "PARTITIONS": int(os.environ.get("PESIAR_SPARK_PARTITIONS") or 8),
     },
+    # Monev: villages with fewer residents are left out of the lowest/highest lists, and
+    # viewers see no percentages of them (small-count disclosure).
     "MONEV": {"SMALL_COUNT": int(os.environ.get("PESIAR_SMALL_COUNT") or 20)},
 }
 

@@ -136,7 +136,7 @@ def name_comparison() -> dict[str, Any]:
 def nik_within(k: int, given: str) -> str:
     """SQL: `given` holds and the two NIKs are at most `k` edits apart (Damerau-Levenshtein).
 
-    The edit distance is the costly part of stage 2 (DuckDB's takes twice Levenshtein's
+    The edit distance is the costly part of stage 2 (DuckDB's takes five times Levenshtein's
     time), so it is computed only where nothing cheaper decides, inside CASE (DuckDB may
     evaluate both sides of an AND): NIKs of one length within `k` substitutions are within
     `k` edits; beyond `2k` differing places (one edit moves at most two, short of a
