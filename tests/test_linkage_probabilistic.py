@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pesiar.linkage.names import compact_name_sql, normalised_name_sql
+from pesiar.linkage.names import compact_name_sql, name_agreement_sql, normalised_name_sql
 from pesiar.linkage.probabilistic import _resolve_one_to_one, link_probabilistic
 
 N = 30_000
@@ -147,10 +147,33 @@ def test_name_normalisation():
     assert rows == [tuple(case) for case in NAME_CASES]
 
 
+AGREEMENT_CASES = [
+    ("M. PRAKASA", "MARTANI PRAKASA", 1.0),  # M. may stand for any given name in M
+    ("M. RIZKI", "MUHAMMAD RIZKI", 1.0),
+    ("M. SUAMAH", "MELINDA USAMAH", 1.0),  # and a keying slip in the other word
+    ("A. TUAMI", "AMALIA UTAMI", 1.0),
+    ("SITI AMINAH", "SITI RAHMAH", 0.5),  # sisters
+    ("RINA", "DINA", 0.0),  # twins
+    # MUHAMMAD is no initial beyond the first word of two names of several words
+    ("MUHAMMAD BAKTIADI SIREGAR", "MARSITO", 0.0),
+    ("MUHAMMAD MARTANA", "MUHAMMAD MARIADI", 0.5),
+    ("MUHAMMAD", "MARSITO", 0.0),
+]
+
+
+@pytest.mark.parametrize(("left", "right", "agreement"), AGREEMENT_CASES)
+def test_name_agreement(left, right, agreement):
+    sql = f"SELECT {name_agreement_sql(normalised_name_sql('$1'), normalised_name_sql('$2'))}"
+    assert duckdb.execute(sql, [left, right]).fetchone()[0] == agreement
+    assert duckdb.execute(sql, [right, left]).fetchone()[0] == agreement
+
+
 def test_resolution_is_greedy_one_to_one():
     con = duckdb.connect()
     con.execute("""
-        CREATE TABLE predictions AS SELECT * FROM (VALUES
+        CREATE TABLE predictions AS SELECT *, 'N' || unique_id_l AS nik_l, 'N' || unique_id_l
+            AS nik_r, DATE '2019-03-28' AS birth_date_l, DATE '2019-03-28' AS birth_date_r,
+            'K' || unique_id_l AS kk_l, 'K' || unique_id_l AS kk_r FROM (VALUES
             ('a_residents', 1, 'b_participants', 10, 0.990, 6.6, 3),
             ('a_residents', 1, 'b_participants', 20, 0.980, 5.6, 3),
             ('a_residents', 2, 'b_participants', 10, 0.970, 5.0, 3),
@@ -171,6 +194,22 @@ def test_resolution_is_greedy_one_to_one():
         (4, 30, "accept"),
         (5, 50, "review"),
     ]
+    # Everything but the name agrees on 5-50 (and on 3-30). With the register at hand:
+    # 5 has no twin, so the card is hers; 3 has one (another resident, same KK and date).
+    con.execute("""
+        CREATE TABLE population AS SELECT * FROM (VALUES
+            ('K3', DATE '2019-03-28'), ('K3', DATE '2019-03-28'), ('K5', DATE '2019-03-28'),
+            ('K5', DATE '2001-01-01')
+        ) t(kk, birth_date)
+    """)
+    _resolve_one_to_one(con, "predictions", upper=0.95, lower=0.5, population="population")
+    rows = con.execute("SELECT rid, pid, band FROM prob_links ORDER BY rid").fetchall()
+    assert rows == [
+        (1, 10, "accept"),
+        (2, 20, "review"),
+        (4, 30, "accept"),
+        (5, 50, "accept"),
+    ]
 
 
 def _two_exact_pairs(con: duckdb.DuckDBPyConnection) -> None:
@@ -184,10 +223,11 @@ def _two_exact_pairs(con: duckdb.DuckDBPyConnection) -> None:
         ) t(rid, nik, kk, name, sex, birth_date, village_code);
         CREATE TABLE participants AS
             SELECT rid + 10 AS pid, nik, kk, name, sex, birth_date, village_code FROM residents;
-        CREATE TABLE population AS
+        CREATE TABLE population AS SELECT name, kk, birth_date FROM (
             SELECT name FROM residents
             UNION ALL SELECT 'SITI AMINAH' FROM range(500)
-            UNION ALL SELECT 'PERSON ' || i FROM range(500) r(i);
+            UNION ALL SELECT 'PERSON ' || i FROM range(500) r(i)
+        ), (SELECT NULL::VARCHAR AS kk, NULL::DATE AS birth_date);
     """)
 
 
@@ -282,7 +322,7 @@ def test_model_saved_and_reloadable(linked):
             CREATE TABLE {table} AS SELECT
                 1::BIGINT AS unique_id, '1571065007220001' AS nik, '1571061201150003' AS kk,
                 'KAMARIA' AS name_norm, 'KAMARIA' AS name_compact, 'KAMARIA' AS name_sorted,
-                'KAMARIA' AS name_long, 'P' AS sex,
+                'KAMARIA' AS name_long, false AS name_initials, 'P' AS sex,
                 DATE '2022-07-10' AS birth_date, 2022 AS birth_year,
                 '15.71.06.1005' AS village, '15.71.06' AS district,
                 '157106500722' AS nik_head, '5007220001' AS nik_tail,

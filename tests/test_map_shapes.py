@@ -176,3 +176,59 @@ def test_heaps_on_one_birth_date_are_counted_and_capped(tmp_path, monkeypatch):
     assert "birth_date+sex+district" in blocking["skipped_blocks"]
     assert capped.counts["compared_pairs"] < uncapped.counts["compared_pairs"]
     assert sum(blocking["pairs_by_rule"].values()) >= capped.counts["compared_pairs"]
+
+
+def links_of(run: LinkRun, niks: list[str]) -> dict[str, tuple[str, str]]:
+    """Card and method of each of these residents' links."""
+    marks = ", ".join("?" * len(niks))
+    rows = duckdb.sql(
+        f"SELECT nik, noka, method FROM read_parquet('{run.links_file}') WHERE nik IN ({marks})",
+        params=niks,
+    ).fetchall()
+    return {nik: (noka, method) for nik, noka, method in rows}
+
+
+def card_number(cards: list, row: int) -> str:
+    return f"{1_000_000_000 + row * 7:013d}"  # as linkage_world.write numbers the cards
+
+
+def test_a_card_with_an_initial_for_a_given_name_and_no_nik_is_linked(tmp_path):
+    residents, cards = registers(19, people=240, villages=2, registered=0.8)
+    village, birth = VILLAGES[0], date(1985, 6, 12)
+    people = {}
+    for serial, (name, on_card) in enumerate(
+        (("MARTANI PRAKASA", "M. PRAKASA"), ("AMALIA UTAMI", "A. TUAMI")), start=8001
+    ):
+        sex = "L" if name.startswith("M") else "P"
+        nik = build(village[:8], birth, sex, serial)
+        kk = f"{village.replace('.', '')[:6]}01019{serial:05d}"
+        residents.append([nik, kk, name, sex, birth.strftime("%d-%m-%Y"), village])
+        cards.append(["", on_card, sex, birth.strftime("%d/%m/%Y"), kk, village])
+        people[nik] = card_number(cards, len(cards) - 1)
+    run = mapped(tmp_path, residents, cards)
+    assert links_of(run, list(people)) == {
+        nik: (card, "PROBABILISTIC") for nik, card in people.items()
+    }
+
+
+def test_a_garbled_name_on_a_card_that_agrees_on_all_else_is_linked_unless_a_twin(tmp_path):
+    residents, cards = registers(23, people=240, villages=2, registered=0.8)
+    village, birth = VILLAGES[0], date(2019, 3, 28)
+    kk_alone, kk_twins = (f"{village.replace('.', '')[:6]}010199{n:04d}" for n in (1, 2))
+    qori, zahra, zahwa = (build(village[:8], birth, "P", s) for s in (8001, 8002, 8003))
+    residents += [
+        [qori, kk_alone, "QORI", "P", birth.strftime("%d-%m-%Y"), village],
+        [zahra, kk_twins, "ZAHRA", "P", birth.strftime("%d-%m-%Y"), village],
+        [zahwa, kk_twins, "ZAHWA", "P", birth.strftime("%d-%m-%Y"), village],
+    ]
+    # The NIK, birth date and KK agree, and the name is typed beyond recognition.
+    cards += [
+        [qori, "ORQI", "P", birth.strftime("%d/%m/%Y"), kk_alone, village],
+        [zahra, "HZRA", "P", birth.strftime("%d/%m/%Y"), kk_twins, village],
+    ]
+    run = mapped(tmp_path, residents, cards)
+    # QORI has no twin: the card is hers. ZAHRA has one, so her card waits for review.
+    assert links_of(run, [qori, zahra, zahwa]) == {
+        qori: (card_number(cards, len(cards) - 2), "PROBABILISTIC")
+    }
+    assert run.counts["review_pairs"] >= 1

@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 
 from pesiar.linkage import blocking
-from pesiar.linkage.names import compact_name_sql, normalised_name_sql
+from pesiar.linkage.names import compact_name_sql, name_agreement_sql, normalised_name_sql
 
 # Term-frequency adjustment of an exact name: its full weight, and the frequency below which
 # a name counts as that rare (a name seen once in a district is not a proof of identity).
@@ -35,7 +35,12 @@ def prepare_sql(source: str, id_column: str, target: str, marks: bool = False) -
                    array_to_string(list_sort(string_split(name_norm, ' ')), ' ') AS name_sorted,
                    list_reduce(string_split(name_norm, ' '),
                                lambda a, b: CASE WHEN length(b) > length(a) THEN b ELSE a END)
-                       AS name_long
+                       AS name_long,
+                   -- a one-letter word, or an M. that became MUHAMMAD
+                   list_bool_or(list_transform(string_split(name_norm, ' '),
+                                               lambda w: length(w) = 1))
+                       OR regexp_matches(upper(name), '(^|[^A-Z])M([^A-Z]|$)')
+                       AS name_initials
             FROM normalised
         ), cleaned AS (
             SELECT
@@ -53,7 +58,7 @@ def prepare_sql(source: str, id_column: str, target: str, marks: bool = False) -
         )
         SELECT
             c.unique_id, c.nik, c.kk,
-            n.name_norm, n.name_compact, n.name_sorted, n.name_long,
+            n.name_norm, n.name_compact, n.name_sorted, n.name_long, n.name_initials,
             c.sex, c.birth_date,
             year(c.birth_date) AS birth_year,
             c.village,
@@ -79,7 +84,7 @@ def _else() -> dict[str, Any]:
 
 
 def name_comparison() -> dict[str, Any]:
-    """Name: exact, compact, reordered, similar, contained, same longest word."""
+    """Name: exact, compact, reordered, similar, contained, initials, same longest word."""
     jw_norm = "jaro_winkler_similarity(name_norm_l, name_norm_r)"
     jw_compact = "jaro_winkler_similarity(name_compact_l, name_compact_r)"
     jw_sorted = "jaro_winkler_similarity(name_sorted_l, name_sorted_r)"
@@ -122,6 +127,15 @@ def name_comparison() -> dict[str, Any]:
                 " OR list_has_all(string_split(name_norm_r, ' '), "
                 "string_split(name_norm_l, ' '))",
                 "Every word of one name in the other (a dropped word, a mononym)",
+            ),
+            # M. PRAKASA for MARTANI PRAKASA, A. TUAMI for AMALIA UTAMI: every word of the
+            # shorter name is a word of the other, an initial of one (M. is unified to
+            # MUHAMMAD, which may stand for any name in M) or one keying slip from one.
+            # Only names with an initial (`name_initials`) pay for the word-by-word test.
+            _level(
+                "(CASE WHEN name_initials_l OR name_initials_r THEN"
+                f" {name_agreement_sql('name_norm_l', 'name_norm_r')} >= 1 ELSE false END)",
+                "Every word agrees, some as initials",
             ),
             _level(
                 "length(name_long_l) >= 4 AND name_long_l = name_long_r"

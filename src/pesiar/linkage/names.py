@@ -114,15 +114,22 @@ def name_agreement_sql(left: str, right: str, *, fuzzy: bool = True) -> str:
         " WHEN least(length(x), length(y)) >= 4 AND abs(length(x) - length(y)) <= 1"
         " AND left(x, 1) = left(y, 1) THEN damerau_levenshtein(x, y) <= 1"
     )
-    word_match = (
-        "CASE WHEN x = y"
-        " OR (length(x) = 1 AND starts_with(y, x)) OR (length(y) = 1 AND starts_with(x, y))"
-        # M. is unified to MUHAMMAD, but may stand for any name in M (MAHESA, MELINDA).
-        " OR (x = 'MUHAMMAD' AND left(y, 1) = 'M') OR (y = 'MUHAMMAD' AND left(x, 1) = 'M')"
-        f" THEN true{slip if fuzzy else ''} ELSE false END"
-    )
 
     def found(a: str, b: str) -> str:
+        # M. is unified to MUHAMMAD, but may stand for any given name in M (M. PRAKASA for
+        # MARTANI PRAKASA): so MUHAMMAD agrees with an M word only as the first of two names
+        # of several words. Anywhere else it would let MUHAMMAD BAKTIADI SIREGAR agree with
+        # MARSITO, or MUHAMMAD MARTANA with MUHAMMAD MARIADI, on no evidence at all.
+        firsts = (
+            f"x = {_words(a)}[1] AND y = {_words(b)}[1]"
+            f" AND contains({a}, ' ') AND contains({b}, ' ')"
+            " AND ((x = 'MUHAMMAD' AND left(y, 1) = 'M') OR (y = 'MUHAMMAD' AND left(x, 1) = 'M'))"
+        )
+        word_match = (
+            "CASE WHEN x = y"
+            " OR (length(x) = 1 AND starts_with(y, x)) OR (length(y) = 1 AND starts_with(x, y))"
+            f" OR ({firsts}) THEN true{slip if fuzzy else ''} ELSE false END"
+        )
         return (
             f"list_count(list_filter({_words(a)}, lambda x: "
             f"list_bool_or(list_transform({_words(b)}, lambda y: {word_match}))))"

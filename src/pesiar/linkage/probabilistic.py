@@ -52,7 +52,11 @@ class ProbabilisticResult:
 
 
 def _resolve_one_to_one(
-    con: duckdb.DuckDBPyConnection, predictions: str, upper: float, lower: float
+    con: duckdb.DuckDBPyConnection,
+    predictions: str,
+    upper: float,
+    lower: float,
+    population: str | None = None,
 ) -> None:
     """Greedy one-to-one into the `prob_links` table: accept band first, then by
     descending match weight.
@@ -60,23 +64,45 @@ def _resolve_one_to_one(
     A pair is accepted when its probability reaches `upper` and the names agree at
     least at the weakest similarity level: when everything but the name agrees (twins,
     same-day births sharing a family card) the model's evidence is not independent,
-    so such pairs go to review instead. Repeatedly takes every pair that is the best
-    remaining pair of both its resident and its participant (ties broken by rid, then
-    pid); with this strict order that is exactly the global greedy assignment.
+    so such pairs go to review instead. The one exception: the NIK, birth date and KK
+    all agree and no other resident of `population` (the whole register, with `kk` and
+    `birth_date`) shares that KK and birth date. With no twin to confuse, the card is
+    that person's, its name typed badly (QORI as ORQI) or a baby's placeholder name.
+    Repeatedly takes every pair that is the best remaining pair of both its resident and
+    its participant (ties broken by rid, then pid); with this strict order that is
+    exactly the global greedy assignment.
     """
+    # The register's twins among the pairs that agree on everything but the name; the
+    # scan of `population` probes only those pairs' KK and birth dates.
+    twins = (
+        f"""SELECT o.kk, o.birth_date FROM {population} o
+            JOIN (SELECT DISTINCT kk, birth_date FROM pairs
+                  WHERE all_but_name AND gamma_name = 0) c USING (kk, birth_date)
+            GROUP BY o.kk, o.birth_date HAVING count(*) > 1"""
+        if population is not None
+        # without the register, every such pair may be a twin's: no exception
+        else "SELECT DISTINCT kk, birth_date FROM pairs WHERE all_but_name"
+    )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {_CANDIDATES} AS
-        SELECT
-            CASE WHEN source_dataset_l = '{_LEFT_NAME}' THEN unique_id_l ELSE unique_id_r END
-                AS rid,
-            CASE WHEN source_dataset_l = '{_LEFT_NAME}' THEN unique_id_r ELSE unique_id_l END
-                AS pid,
-            match_probability,
-            match_weight,
-            match_probability >= {upper} AND gamma_name > 0 AS accept,
+        WITH pairs AS (
+            SELECT
+                CASE WHEN source_dataset_l = '{_LEFT_NAME}' THEN unique_id_l
+                     ELSE unique_id_r END AS rid,
+                CASE WHEN source_dataset_l = '{_LEFT_NAME}' THEN unique_id_r
+                     ELSE unique_id_l END AS pid,
+                match_probability, match_weight, gamma_name,
+                coalesce(nik_l = nik_r AND birth_date_l = birth_date_r AND kk_l = kk_r, false)
+                    AS all_but_name,
+                kk_l AS kk, birth_date_l AS birth_date
+            FROM {predictions}
+            WHERE match_probability >= {lower}
+        ), twins AS ({twins})
+        SELECT rid, pid, match_probability, match_weight,
+            match_probability >= {upper}
+                AND (gamma_name > 0 OR (all_but_name AND t.kk IS NULL)) AS accept,
             round(match_weight, 9) AS w
-        FROM {predictions}
-        WHERE match_probability >= {lower}
+        FROM pairs LEFT JOIN twins t USING (kk, birth_date)
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {_RESOLVED} (
@@ -164,8 +190,10 @@ def link_probabilistic(
     `reference` is the model of an earlier run on the same regions ({"model": path to its
     model.json, "left": n, "right": n}): reused as it is unless `retrain` or the leftovers
     drifted, and the fallback for levels these data cannot estimate (see `training`).
-    `population` (a table with a `name` column, e.g. all residents) gives the name
-    frequencies of the term-frequency adjustment; without it they come from the inputs.
+    `population` (a table with `name`, `kk` and `birth_date`, e.g. all residents) gives the
+    name frequencies of the term-frequency adjustment, and the twins that keep a pair
+    agreeing on all but the name in review (`_resolve_one_to_one`); without it the
+    frequencies come from the inputs, and every such pair goes to review.
     With `fresh_only` the inputs carry the columns `fresh` and `kept` (`incremental`) and
     only pairs with a fresh record and no kept one are scored.
     """
@@ -263,7 +291,9 @@ def _score(
             job.seconds["predict"] = time.perf_counter() - started
 
             started = time.perf_counter()
-            _resolve_one_to_one(con, predictions.physical_name, job.upper, job.lower)
+            _resolve_one_to_one(
+                con, predictions.physical_name, job.upper, job.lower, job.population
+            )
             job.seconds["resolve"] = time.perf_counter() - started
         finally:
             linker.table_management.delete_tables_created_by_splink_from_db()

@@ -49,6 +49,7 @@ PRIORS: dict[str, dict[str, tuple[float, float]]] = {
         "Jaro-Winkler >= 0.92": (0.07, 2e-3),
         "Jaro-Winkler >= 0.85, or a short name one edit away": (0.04, 2e-2),
         "Every word of one name in the other (a dropped word, a mononym)": (0.02, 1e-3),
+        "Every word agrees, some as initials": (0.01, 2e-4),
         "Same longest word (initials)": (0.01, 1e-3),
         "All other comparisons": (0.01, 0.977),
     },
