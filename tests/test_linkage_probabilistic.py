@@ -164,8 +164,9 @@ AGREEMENT_CASES = [
 @pytest.mark.parametrize(("left", "right", "agreement"), AGREEMENT_CASES)
 def test_name_agreement(left, right, agreement):
     sql = f"SELECT {name_agreement_sql(normalised_name_sql('$1'), normalised_name_sql('$2'))}"
-    assert duckdb.execute(sql, [left, right]).fetchone()[0] == agreement
-    assert duckdb.execute(sql, [right, left]).fetchone()[0] == agreement
+    con = duckdb.connect()
+    assert con.execute(sql, [left, right]).fetchall() == [(agreement,)]
+    assert con.execute(sql, [right, left]).fetchall() == [(agreement,)]
 
 
 def test_resolution_is_greedy_one_to_one():

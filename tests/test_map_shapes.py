@@ -232,3 +232,21 @@ def test_a_garbled_name_on_a_card_that_agrees_on_all_else_is_linked_unless_a_twi
         qori: (card_number(cards, len(cards) - 2), "PROBABILISTIC")
     }
     assert run.counts["review_pairs"] >= 1
+
+
+def test_a_mistyped_nik_that_hits_another_person_follows_the_family_card(tmp_path):
+    residents, cards = registers(29, people=240, villages=2, registered=0.8)
+    village, birth = VILLAGES[0], date(2005, 6, 16)
+    padma, sari = (build(village[:8], birth, "P", s) for s in (8001, 8002))
+    kk_padma, kk_sari = (f"{village.replace('.', '')[:6]}010198{n:04d}" for n in (1, 2))
+    residents += [
+        [padma, kk_padma, "PADMA", "P", birth.strftime("%d-%m-%Y"), village],
+        [sari, kk_sari, "SITI WIRDA PADMASARI", "P", birth.strftime("%d-%m-%Y"), village],
+    ]
+    # PADMA's card, on her own family card, carries SARI's NIK (one digit off); the names
+    # agree well enough (PADMA, PADMASARI) for the NIK join alone to take it.
+    cards.append([sari, "PADMA", "P", birth.strftime("%d/%m/%Y"), kk_padma, village])
+    run = mapped(tmp_path, residents, cards)
+    assert links_of(run, [padma, sari]) == {
+        padma: (card_number(cards, len(cards) - 1), "PROBABILISTIC")
+    }

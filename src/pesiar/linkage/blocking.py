@@ -18,7 +18,9 @@ PREDICTION_BLOCKING = (
     ("nik_head",),  # region + birth date coded in the NIK: a wrong birth date field
     ("nik_tail", "regency"),  # birth date + serial in the NIK: a typo in its region
     ("name_compact", "village"),
-    ("name_compact", "birth_year"),
+    # moved within the regency, birth date mistyped: the regency keeps the common names of a
+    # province apart (at 10M: 0.45M pairs instead of 1.86M, with the same links)
+    ("name_compact", "birth_year", "regency"),
 )
 # A block (the records sharing one key value of one rule) that would compare more pairs than
 # this is left out of that rule: placeholder birth dates (01-07, 31-12) and very common

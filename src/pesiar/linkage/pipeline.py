@@ -114,7 +114,10 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     name_agreement_sql`): a pair whose names clearly disagree is left to the probabilistic
     stage, which can link the card to the sibling it belongs to; otherwise the pair needs
     the birth date to agree, or the name without keying slips (RAINA is not RINA NASYIAH
-    born 45 years earlier: stage 2 weighs all the evidence). Each resident takes at most one
+    born 45 years earlier: stage 2 weighs all the evidence). A pair on two family cards
+    whose names are not spelt alike goes to stage 2 too: a mistyped NIK that hits another
+    person carries the KK of the card's owner (PADMA's card on SITI WIRDA PADMASARI's NIK),
+    and stage 2 weighs the KK with the rest. Each resident takes at most one
     card (a card has one NIK, so one resident): the best-agreeing one, by birth date, then
     name agreement, then active status, then the first line.
     """
@@ -125,12 +128,13 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute(
         f"""
         CREATE TEMP TABLE nik_candidates AS
-        SELECT rid, pid, active, same_birth, spelt_alike,
+        SELECT rid, pid, active, same_birth, spelt_alike, other_kk AND NOT spelt_alike AS astray,
                CASE WHEN NOT spelt_alike THEN r_name END AS r_name,
                CASE WHEN NOT spelt_alike THEN p_name END AS p_name
         FROM (
             SELECT r.rid, p.pid, p.status = 'ACTIVE' AS active,
                    coalesce(p.birth_date = r.birth_date, false) AS same_birth,
+                   coalesce(p.kk <> r.kk, false) AS other_kk,
                    r.name AS r_name, p.name AS p_name,
                    coalesce(upper(trim(r.name)) = upper(trim(p.name))
                             AND regexp_matches(r.name, '[A-Za-z]{{2}}'), false) AS spelt_alike
@@ -157,11 +161,11 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         );
         CREATE TEMP TABLE nik_pairs AS
         WITH scored AS (
-            SELECT rid, pid, active, same_birth, 1.0::DOUBLE AS agreement,
+            SELECT rid, pid, active, same_birth, astray, 1.0::DOUBLE AS agreement,
                    1.0::DOUBLE AS strict, 1.0::DOUBLE AS similarity
             FROM nik_candidates WHERE spelt_alike
             UNION ALL
-            SELECT c.rid, c.pid, c.active, c.same_birth, n.agreement,
+            SELECT c.rid, c.pid, c.active, c.same_birth, c.astray, n.agreement,
                    CASE WHEN NOT c.same_birth THEN n.strict END AS strict, n.similarity
             FROM nik_candidates c JOIN name_pairs n
               ON n.r_name IS NOT DISTINCT FROM c.r_name
@@ -170,7 +174,8 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         )
         SELECT *, coalesce(agreement >= {names.NAMES_CLASH}, false) AS same_name,
                coalesce(agreement < {names.NAMES_CLASH}, false) AS names_clash,
-               coalesce(strict >= {names.NAMES_CLASH}, false) AS same_name_strictly
+               coalesce(strict >= {names.NAMES_CLASH}, false) AS same_name_strictly,
+               NOT astray AND (same_birth OR same_name_strictly) AS enough
         FROM scored;
         DROP TABLE nik_candidates;
         DROP TABLE name_pairs;
@@ -179,14 +184,13 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                arg_max(pid, (same_birth::INT * 4 + same_name::INT * 2 + active::INT) * 4
                             + coalesce(agreement, 0) * 2 + similarity - pid / 1e15) AS pid,
                'EXACT' AS method, 1.0::DOUBLE AS probability
-        FROM nik_pairs WHERE NOT names_clash AND (same_birth OR same_name_strictly) GROUP BY rid;
+        FROM nik_pairs WHERE NOT names_clash AND enough GROUP BY rid;
         """
     )
     links, pairs, disagreeing, clash = con.execute(
         """
         SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM nik_pairs),
-               (SELECT count(*) FROM nik_pairs
-                WHERE names_clash OR NOT (same_birth OR same_name_strictly)),
+               (SELECT count(*) FROM nik_pairs WHERE names_clash OR NOT enough),
                (SELECT count(*) FROM nik_pairs WHERE names_clash)
         """
     ).fetchall()[0]
