@@ -120,15 +120,18 @@ def name_agreement_sql(left: str, right: str, *, fuzzy: bool = True) -> str:
         # MARTANI PRAKASA): so MUHAMMAD agrees with an M word only as the first of two names
         # of several words. Anywhere else it would let MUHAMMAD BAKTIADI SIREGAR agree with
         # MARSITO, or MUHAMMAD MARTANA with MUHAMMAD MARIADI, on no evidence at all.
+        # (The names' first words are looked up only for such a pair: CASE, not AND.)
         firsts = (
-            f"x = {_words(a)}[1] AND y = {_words(b)}[1]"
-            f" AND contains({a}, ' ') AND contains({b}, ' ')"
-            " AND ((x = 'MUHAMMAD' AND left(y, 1) = 'M') OR (y = 'MUHAMMAD' AND left(x, 1) = 'M'))"
+            f"CASE WHEN x = {_words(a)}[1] AND y = {_words(b)}[1]"
+            f" AND contains({a}, ' ') AND contains({b}, ' ') THEN true"
+            f"{slip if fuzzy else ''} ELSE false END"
         )
         word_match = (
             "CASE WHEN x = y"
             " OR (length(x) = 1 AND starts_with(y, x)) OR (length(y) = 1 AND starts_with(x, y))"
-            f" OR ({firsts}) THEN true{slip if fuzzy else ''} ELSE false END"
+            " THEN true"
+            " WHEN (x = 'MUHAMMAD' AND left(y, 1) = 'M') OR (y = 'MUHAMMAD' AND left(x, 1) = 'M')"
+            f" THEN {firsts}{slip if fuzzy else ''} ELSE false END"
         )
         return (
             f"list_count(list_filter({_words(a)}, lambda x: "
