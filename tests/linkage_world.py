@@ -57,6 +57,11 @@ def registers(
     return residents, cards
 
 
+def card_number(row: int) -> str:
+    """The Noka `write` gives the card on row `row` of the membership file."""
+    return f"{1_000_000_000 + row * 7:013d}"
+
+
 def write(tmp_path, residents, cards):
     population = tmp_path / f"population-{next(FILES)}.csv"
     with population.open("w", newline="") as fh:
@@ -73,5 +78,5 @@ def write(tmp_path, residents, cards):
             ]
         )
         for i, card in enumerate(cards):
-            out.writerow([f"{1_000_000_000 + i * 7:013d}", *card, "PBPU", "3", "AKTIF"])
+            out.writerow([card_number(i), *card, "PBPU", "3", "AKTIF"])
     return population, membership

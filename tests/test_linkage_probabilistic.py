@@ -187,9 +187,12 @@ def test_resolution_is_greedy_one_to_one():
         ) t(source_dataset_l, unique_id_l, source_dataset_r, unique_id_r,
             match_probability, match_weight, gamma_name)
     """)
-    _resolve_one_to_one(con, "predictions", upper=0.95, lower=0.5)
-    rows = con.execute("SELECT rid, pid, band FROM prob_links ORDER BY rid").fetchall()
-    assert rows == [
+
+    def resolved(population: str | None = None) -> list[tuple]:
+        _resolve_one_to_one(con, "predictions", upper=0.95, lower=0.5, population=population)
+        return con.execute("SELECT rid, pid, band FROM prob_links ORDER BY rid").fetchall()
+
+    assert resolved() == [
         (1, 10, "accept"),
         (2, 20, "review"),
         (4, 30, "accept"),
@@ -203,9 +206,7 @@ def test_resolution_is_greedy_one_to_one():
             ('K5', DATE '2001-01-01')
         ) t(kk, birth_date)
     """)
-    _resolve_one_to_one(con, "predictions", upper=0.95, lower=0.5, population="population")
-    rows = con.execute("SELECT rid, pid, band FROM prob_links ORDER BY rid").fetchall()
-    assert rows == [
+    assert resolved("population") == [
         (1, 10, "accept"),
         (2, 20, "review"),
         (4, 30, "accept"),

@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from linkage_world import VILLAGES, registers, write
+from linkage_world import VILLAGES, card_number, registers, write
 from pesiar.linkage import pipeline
 from pesiar.linkage.models import LinkRun
 from pesiar.linkage.pipeline import MapFailed, run_map
@@ -159,7 +159,7 @@ def test_twins_card_with_the_other_twins_nik_goes_to_its_owner(tmp_path):
             params=[nik_a, nik_b],
         ).fetchall()
     )
-    card_a, card_b = (f"{1_000_000_000 + i * 7:013d}" for i in (len(cards) - 2, len(cards) - 1))
+    card_a, card_b = (card_number(i) for i in (len(cards) - 2, len(cards) - 1))
     assert links == {nik_a: card_a, nik_b: card_b}
     assert run.counts["nik_matches_names_clash"] >= 1
 
@@ -188,10 +188,6 @@ def links_of(run: LinkRun, niks: list[str]) -> dict[str, tuple[str, str]]:
     return {nik: (noka, method) for nik, noka, method in rows}
 
 
-def card_number(cards: list, row: int) -> str:
-    return f"{1_000_000_000 + row * 7:013d}"  # as linkage_world.write numbers the cards
-
-
 def test_a_card_with_an_initial_for_a_given_name_and_no_nik_is_linked(tmp_path):
     residents, cards = registers(19, people=240, villages=2, registered=0.8)
     village, birth = VILLAGES[0], date(1985, 6, 12)
@@ -204,7 +200,7 @@ def test_a_card_with_an_initial_for_a_given_name_and_no_nik_is_linked(tmp_path):
         kk = f"{village.replace('.', '')[:6]}01019{serial:05d}"
         residents.append([nik, kk, name, sex, birth.strftime("%d-%m-%Y"), village])
         cards.append(["", on_card, sex, birth.strftime("%d/%m/%Y"), kk, village])
-        people[nik] = card_number(cards, len(cards) - 1)
+        people[nik] = card_number(len(cards) - 1)
     run = mapped(tmp_path, residents, cards)
     assert links_of(run, list(people)) == {
         nik: (card, "PROBABILISTIC") for nik, card in people.items()
@@ -229,7 +225,7 @@ def test_a_garbled_name_on_a_card_that_agrees_on_all_else_is_linked_unless_a_twi
     run = mapped(tmp_path, residents, cards)
     # QORI has no twin: the card is hers. ZAHRA has one, so her card waits for review.
     assert links_of(run, [qori, zahra, zahwa]) == {
-        qori: (card_number(cards, len(cards) - 2), "PROBABILISTIC")
+        qori: (card_number(len(cards) - 2), "PROBABILISTIC")
     }
     assert run.counts["review_pairs"] >= 1
 
@@ -247,6 +243,4 @@ def test_a_mistyped_nik_that_hits_another_person_follows_the_family_card(tmp_pat
     # agree well enough (PADMA, PADMASARI) for the NIK join alone to take it.
     cards.append([sari, "PADMA", "P", birth.strftime("%d/%m/%Y"), kk_padma, village])
     run = mapped(tmp_path, residents, cards)
-    assert links_of(run, [padma, sari]) == {
-        padma: (card_number(cards, len(cards) - 1), "PROBABILISTIC")
-    }
+    assert links_of(run, [padma, sari]) == {padma: (card_number(len(cards) - 1), "PROBABILISTIC")}
