@@ -19,6 +19,10 @@ from pesiar.linkage import training as robust
 # sample and are fixed from the fallback model instead (`training.settle`); 1e5 pairs give a
 # stable u to every name and date level at a tenth of the cost of 1e6.
 U_MAX_PAIRS = 1e5
+# The sample in one pass per comparison. Splink's default (a probe, then 10 chunks until
+# every level is seen 100 times) ends early only for comparisons without rare levels, and
+# runs 45 small queries where 6 do (1.4 s to 0.3 s at 150,000 residents).
+U_CHUNKS = 1
 # Pairs (at most, sampled deterministically) per expectation-maximisation session.
 EM_MAX_PAIRS = 2e5
 # Rules that admit (almost) only true matches, and the share of all matches they find:
@@ -114,7 +118,7 @@ def _train(
 
     try:
         linker.training.estimate_u_using_random_sampling(
-            max_pairs=min(U_MAX_PAIRS, float(n_left) * n_right), seed=seed
+            max_pairs=min(U_MAX_PAIRS, float(n_left) * n_right), seed=seed, num_chunks=U_CHUNKS
         )
     except Exception as exc:  # u then comes from the fallback
         record.notes.append(f"u not estimated ({_one_line(exc)})")
