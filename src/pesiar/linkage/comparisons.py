@@ -16,20 +16,29 @@ TF_WEIGHT = 1.0
 TF_MIN_U = 1e-6
 
 
-def prepare_sql(source: str, id_column: str, target: str, marks: bool = False) -> str:
+def prepare_sql(
+    source: str, id_column: str, target: str, marks: bool = False, known: str | None = None
+) -> str:
     """A TEMP table in the shape Splink compares: same columns for both registers (with
     `marks`, also the `fresh` and `kept` columns of incremental linkage).
 
     A name's forms are worked out once per spelling, not once per row: many people share
-    one (SITI AMINAH), and the normalisation is a chain of regular expressions."""
+    one (SITI AMINAH), and the normalisation is a chain of regular expressions. With
+    `known` (a `name_spellings` table) a spelling found there takes its normalised form
+    from it, and only the others are normalised."""
     extra = ", coalesce(fresh, true) AS fresh, coalesce(kept, false) AS kept" if marks else ""
     carried = ", c.fresh, c.kept" if marks else ""
+    distinct = f"(SELECT DISTINCT name FROM {source} WHERE name IS NOT NULL)"
+    normalised = (
+        f"""SELECT d.name, CASE WHEN k.name IS NOT NULL THEN k.name_norm
+                               ELSE {normalised_name_sql("d.name")} END AS name_norm
+            FROM {distinct} d LEFT JOIN {known} k ON k.name = d.name"""
+        if known
+        else f"SELECT name, {normalised_name_sql('name')} AS name_norm FROM {distinct}"
+    )
     return f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
-        WITH normalised AS (
-            SELECT name, {normalised_name_sql("name")} AS name_norm
-            FROM (SELECT DISTINCT name FROM {source} WHERE name IS NOT NULL)
-        ), spellings AS (
+        WITH normalised AS ({normalised}), spellings AS (
             SELECT name, name_norm,
                    {compact_name_sql("name_norm")} AS name_compact,
                    array_to_string(list_sort(string_split(name_norm, ' ')), ' ') AS name_sorted,
@@ -262,17 +271,26 @@ def settings(seed: int, capped: list[int] | None = None, fresh_only: bool = Fals
     )
 
 
-def name_frequencies(con: duckdb.DuckDBPyConnection, population: str, target: str) -> None:
+def name_spellings(con: duckdb.DuckDBPyConnection, population: str, target: str) -> None:
+    """Table `target`(name, name_norm, n): each spelling of the register's names once, its
+    normalised form and how many people bear it; for the name frequencies, and for the
+    leftovers' names, most of which are among them (`prepare_sql`)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {target} AS
+        SELECT name, {normalised_name_sql("name")} AS name_norm, n
+        FROM (SELECT name, count(*)::DOUBLE AS n FROM {population} GROUP BY name)
+    """)  # (no filter on name_norm: DuckDB would push it down and normalise twice)
+
+
+def name_frequencies(con: duckdb.DuckDBPyConnection, spellings: str, target: str) -> None:
     """Table `target`: the share of the register's people bearing each normalised name.
 
-    Taken from the whole population register, not from the leftovers: what is common
-    (SITI, MUHAMMAD, NUR ...) is a property of the region, and the leftovers are a skewed
-    sample of it. Each distinct spelling is normalised once.
+    Taken from the whole population register (its `name_spellings`), not from the
+    leftovers: what is common (SITI, MUHAMMAD, NUR ...) is a property of the region, and the
+    leftovers are a skewed sample of it.
     """
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
-        SELECT name_norm, sum(n) / sum(sum(n)) OVER () AS tf_name_norm FROM (
-            SELECT {normalised_name_sql("name")} AS name_norm, n
-            FROM (SELECT name, count(*)::DOUBLE AS n FROM {population} GROUP BY name)
-        ) GROUP BY name_norm
-    """)  # (no filter on name_norm: DuckDB would push it down and normalise twice)
+        SELECT name_norm, sum(n) / sum(sum(n)) OVER () AS tf_name_norm
+        FROM {spellings} GROUP BY name_norm
+    """)

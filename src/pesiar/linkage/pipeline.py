@@ -136,7 +136,9 @@ def stage_exact(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                    coalesce(p.birth_date = r.birth_date, false) AS same_birth,
                    coalesce(p.kk <> r.kk, false) AS other_kk,
                    r.name AS r_name, p.name AS p_name,
-                   coalesce(upper(trim(r.name)) = upper(trim(p.name))
+                   -- equal as typed for most: upper and trim (1 s at 10M) for the rest
+                   coalesce(CASE WHEN r.name = p.name THEN true
+                                 ELSE upper(trim(r.name)) = upper(trim(p.name)) END
                             AND regexp_matches(r.name, '[A-Za-z]{{2}}'), false) AS spelt_alike
             FROM residents r JOIN participants p ON p.nik = r.nik
         );
@@ -310,7 +312,9 @@ def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     them unordered, with zstd's first level (almost the size of its default, in less time).
     Stage 2's inputs were made before, in order, so its sampling stays repeatable. The
     columns only the matching needed are let go first: DuckDB drops a column without copying
-    the table, and at 10M residents they are 0.9 GB the join would otherwise hold."""
+    the table, and at 10M residents they are 0.9 GB the join would otherwise hold. The
+    participants' columns join the links first, then the residents in one join: at 10M,
+    6.1 s where a chain of two joins from the residents took 7.5 s."""
     if not hasattr(con, "splink_api"):  # DuckDB's; Spark keeps no order, its tables on disk
         con.execute("SET preserve_insertion_order = false")
         con.execute(
@@ -324,14 +328,20 @@ def statuses(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     con.execute(
         f"""
         COPY (
-            SELECT r.nik, r.kk, r.village_code, r.sex, r.birth_date, p.noka,
-                   CASE WHEN l.pid IS NULL THEN 'NOT_REGISTERED'
-                        WHEN p.status = 'ACTIVE' THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
-                   CASE WHEN l.pid IS NOT NULL AND p.status <> 'ACTIVE'
-                        THEN coalesce(p.inactive_reason, 'OTHER') END AS reason,
-                   p.segment, p.class, p.arrears_months, p.arrears_amount, p.employer_code,
-                   l.method, l.probability
-            FROM residents r LEFT JOIN links l USING (rid) LEFT JOIN participants p USING (pid)
+            WITH linked AS (
+                SELECT l.rid, p.noka,
+                       CASE WHEN p.status = 'ACTIVE' THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
+                       CASE WHEN p.status <> 'ACTIVE'
+                            THEN coalesce(p.inactive_reason, 'OTHER') END AS reason,
+                       p.segment, p.class, p.arrears_months, p.arrears_amount, p.employer_code,
+                       l.method, l.probability
+                FROM links l JOIN participants p USING (pid)
+            )
+            SELECT r.nik, r.kk, r.village_code, r.sex, r.birth_date, k.noka,
+                   coalesce(k.status, 'NOT_REGISTERED') AS status, k.reason,
+                   k.segment, k.class, k.arrears_months, k.arrears_amount, k.employer_code,
+                   k.method, k.probability
+            FROM residents r LEFT JOIN linked k USING (rid)
             WHERE r.alive
         ) TO {persons} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1);
         CREATE TEMP VIEW persons AS SELECT * FROM read_parquet({persons});

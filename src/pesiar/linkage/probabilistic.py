@@ -31,6 +31,7 @@ _CANDIDATES = f"{_PREFIX}_candidates"
 _CHOSEN = f"{_PREFIX}_chosen"
 _RESOLVED = f"{_PREFIX}_resolved"
 _TF = f"{_PREFIX}_tf_name_norm"
+_SPELLINGS = f"{_PREFIX}_spellings"
 
 # Source dataset names: Splink puts the alphabetically first dataset on the left.
 _LEFT_NAME = "a_residents"
@@ -211,26 +212,31 @@ def link_probabilistic(
         population,
         fresh_only,
     )
-    started = time.perf_counter()
-    con.execute(comparisons.prepare_sql(residents, "rid", _LEFT, fresh_only))
-    con.execute(comparisons.prepare_sql(participants, "pid", _RIGHT, fresh_only))
-    n_left = con.execute(f"SELECT count(*) FROM {_LEFT}").fetchall()[0][0]
-    n_right = con.execute(f"SELECT count(*) FROM {_RIGHT}").fetchall()[0][0]
-    job.seconds["prepare"] = time.perf_counter() - started
+    # The prepared tables hold a row per input row.
+    n_left, n_right = con.execute(
+        f"SELECT (SELECT count(*) FROM {residents}), (SELECT count(*) FROM {participants})"
+    ).fetchall()[0]
     if not n_left or not n_right:
         _empty_output(con)
         job.model_path.write_text(json.dumps({"empty": True}))
-        _drop(con, (_LEFT, _RIGHT))
         return ProbabilisticResult(
             0, 0, 0, job.seconds, job.model_path, {}, {"path": "nothing to link"}, {}
         )
+    started = time.perf_counter()
+    known = None
+    if population is not None:
+        comparisons.name_spellings(con, population, _SPELLINGS)
+        known = _SPELLINGS
+    con.execute(comparisons.prepare_sql(residents, "rid", _LEFT, fresh_only, known))
+    con.execute(comparisons.prepare_sql(participants, "pid", _RIGHT, fresh_only, known))
+    job.seconds["prepare"] = time.perf_counter() - started
     started = time.perf_counter()
     blocks = blocking.cap_blocks(con, _LEFT, _RIGHT)
     job.seconds["count"] = time.perf_counter() - started
     try:
         record, trained, compared = _score(con, job, blocks, (n_left, n_right))
     finally:
-        _drop(con, (_LEFT, _RIGHT, _TF))
+        _drop(con, (_LEFT, _RIGHT, _TF, _SPELLINGS))
     links, review = con.execute(
         f"SELECT count(*) FILTER (band = 'accept'), count(*) FILTER (band = 'review') "
         f"FROM {OUTPUT_TABLE}"
@@ -272,7 +278,7 @@ def _score(
         try:
             if job.population is not None:
                 started = time.perf_counter()
-                comparisons.name_frequencies(con, job.population, _TF)
+                comparisons.name_frequencies(con, _SPELLINGS, _TF)
                 linker.table_management.register_term_frequency_lookup(
                     db_api.register(_TF), "name_norm"
                 )
