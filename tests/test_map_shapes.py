@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from linkage_world import VILLAGES, card_number, registers, write
 from pesiar.linkage import pipeline
-from pesiar.linkage.models import LinkRun
+from pesiar.linkage.models import LinkRun, ReviewItem
 from pesiar.linkage.pipeline import MapFailed, run_map
 from pesiar.regions.nik import build
 from pesiar.registers.services import import_register
@@ -244,3 +244,20 @@ def test_a_mistyped_nik_that_hits_another_person_follows_the_family_card(tmp_pat
     cards.append([sari, "PADMA", "P", birth.strftime("%d/%m/%Y"), kk_padma, village])
     run = mapped(tmp_path, residents, cards)
     assert links_of(run, [padma, sari]) == {padma: (card_number(len(cards) - 1), "PROBABILISTIC")}
+
+
+def test_a_card_with_several_faults_is_met_by_birth_date_sex_and_district(tmp_path):
+    # Real cards can carry more than one fault at once; the generator gives each one fault.
+    # With no NIK and no KK on the card and the first given name dropped, only the rule on
+    # birth date + sex + district brings the card and its resident together. The evidence
+    # left (a dropped word, the birth date, the village) may link them, or ask an officer.
+    residents, cards = registers(31, people=240, villages=2, registered=0.8)
+    birth, village = date(1991, 8, 23), VILLAGES[0]
+    nik = build(village[:8], birth, "P", 8001)
+    kk = f"{village.replace('.', '')[:6]}010197{1:04d}"
+    residents.append([nik, kk, "SITI NURHALIZA RAHMAN", "P", birth.strftime("%d-%m-%Y"), village])
+    cards.append(["", "NURHALIZA RAHMAN", "P", birth.strftime("%d/%m/%Y"), "", village])
+    run = mapped(tmp_path, residents, cards)
+    linked = [noka for noka, _method in links_of(run, [nik]).values()]
+    items = ReviewItem.objects.unscoped(reason="test").filter(run=run, resident_nik=nik)
+    assert linked + list(items.values_list("noka", flat=True)) == [card_number(len(cards) - 1)]
