@@ -254,7 +254,7 @@ def test_a_card_with_several_faults_is_met_by_birth_date_sex_and_district(tmp_pa
     residents, cards = registers(31, people=240, villages=2, registered=0.8)
     birth, village = date(1991, 8, 23), VILLAGES[0]
     nik = build(village[:8], birth, "P", 8001)
-    kk = f"{village.replace('.', '')[:6]}010197{1:04d}"
+    kk = f"{village.replace('.', '')[:6]}0101970001"
     residents.append([nik, kk, "SITI NURHALIZA RAHMAN", "P", birth.strftime("%d-%m-%Y"), village])
     cards.append(["", "NURHALIZA RAHMAN", "P", birth.strftime("%d/%m/%Y"), "", village])
     run = mapped(tmp_path, residents, cards)
